@@ -1,0 +1,105 @@
+"""Per-queue fetch limits, so urgent mail never waits behind bulk work.
+
+Stock Dramatiq lets every queue's consumer hold ``2 × threads`` messages.
+A process busy with reindexing then also holds inbound mail it cannot
+start, while an idle process next to it could; and a process can fill
+every thread with imports.  The limits here (read by
+``core.runtime.consumer.FairConsumer`` each time it is about to fetch):
+
+- urgent queues: a process holds, waiting, at most as many urgent
+  messages as it has idle threads, and at least one, so a busy process
+  runs its next urgent message the moment a thread frees up (it is first
+  in the in-memory priority queue), while the rest stays in Redis for
+  processes that are idle;
+- normal queues keep Dramatiq's ``2 × threads`` for throughput;
+- bulk queues together never hold more than ``threads - 1`` messages, so
+  a process with more than one thread always keeps a slot for mail;
+- after shutdown starts, nothing more is fetched.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from dramatiq import Broker, Worker
+from dramatiq.broker import MessageProxy
+from dramatiq.middleware import Middleware
+
+from core.queues import Tier, get_queue
+
+if TYPE_CHECKING:
+    from core.runtime.consumer import FairConsumer
+
+#: Delayed messages wait in memory for their eta; as in Dramatiq, many may.
+DELAY_PREFETCH_PER_THREAD = 1000
+
+
+class QueuePrefetch(Middleware):
+    def __init__(self) -> None:
+        self.threads = 1
+        self.stopping = False
+        self.consumers: list[FairConsumer] = []
+        #: Messages being processed right now, by queue.
+        self.running: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def before_worker_boot(self, broker: Broker, worker: Worker) -> None:
+        self.threads = worker.worker_threads
+        self.stopping = False
+
+    def before_worker_shutdown(self, broker: Broker, worker: Worker) -> None:
+        self.stopping = True
+
+    def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
+        with self._lock:
+            self.running[message.queue_name] += 1
+
+    def after_process_message(self, broker: Broker, message: MessageProxy, *, result=None, exception=None) -> None:
+        with self._lock:
+            self.running[message.queue_name] -= 1
+
+    after_skip_message = after_process_message
+
+    def register(self, consumer: FairConsumer) -> None:
+        self.consumers = [c for c in self.consumers if c.queue_name != consumer.queue_name]
+        self.consumers.append(consumer)
+
+    def static_limit(self, queue_name: str) -> int:
+        """The most one consumer of ``queue_name`` may ever hold."""
+        if queue_name.endswith(".DQ"):
+            return self.threads * DELAY_PREFETCH_PER_THREAD
+        tier = get_queue(queue_name).tier
+        if tier is Tier.URGENT:
+            return self.threads
+        if tier is Tier.BULK:
+            return max(1, self.threads - 1)
+        return 2 * self.threads
+
+    def fetch_limit(self, consumer: FairConsumer) -> int:
+        """How many messages ``consumer`` may hold right now (fetched, queued or running)."""
+        if self.stopping:
+            return 0
+        name = consumer.queue_name
+        cap = self.static_limit(name)
+        if name.endswith(".DQ"):
+            return cap
+        held = consumer.outstanding_message_count
+        tier = get_queue(name).tier
+        if tier is Tier.URGENT:
+            idle_threads = self.threads - sum(self.running.values())
+            waiting = sum(
+                c.outstanding_message_count - self.running[c.queue_name]
+                for c in self.consumers
+                if not c.queue_name.endswith(".DQ") and get_queue(c.queue_name).tier is Tier.URGENT
+            )
+            return held + max(0, max(1, idle_threads) - waiting)
+        if tier is Tier.BULK:
+            bulk_held = sum(
+                c.outstanding_message_count
+                for c in self.consumers
+                if not c.queue_name.endswith(".DQ") and get_queue(c.queue_name).tier is Tier.BULK
+            )
+            return held + max(0, cap - bulk_held)
+        return cap

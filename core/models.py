@@ -1,0 +1,1 @@
+"""The mail models arrive with the inbound and outbound issues."""

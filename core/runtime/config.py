@@ -1,0 +1,127 @@
+"""Resolve the worker's options from flags and environment variables.
+
+Pure functions of (flag values, environment): no I/O, so every rule and
+every bad input is unit-tested directly.  A bad value raises
+``ConfigError`` naming the option or variable it came from; nothing is
+silently replaced by a default.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Mapping
+
+from core.queues import parse_queue_list, resolve_queues
+
+#: Enough to overlap the waits of mail tasks (SMTP, IMAP, database) in one
+#: process while CPU-bound parsing scales with processes; see the README.
+DEFAULT_THREADS = 4
+#: Fits a platform that sends SIGKILL 30 s after SIGTERM, with room to
+#: put prefetched messages back and exit.
+DEFAULT_SHUTDOWN_TIMEOUT = 25.0
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+class ConfigError(ValueError):
+    def __init__(self, source: str, message: str) -> None:
+        self.source = source
+        super().__init__(f"{source}: {message}")
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    queues: tuple[str, ...]
+    concurrency: int
+    threads: int
+    scheduler: bool
+    loglevel: str
+    shutdown_timeout: float
+
+
+def _positive_int(value: str, source: str) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ConfigError(source, f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise ConfigError(source, f"{value!r} must be at least 1")
+    return number
+
+
+def _first_set(flag: str | None, env: Mapping[str, str], flag_name: str, *variables: str):
+    """The first of the flag, then each variable, that is set: (value, source)."""
+    if flag is not None:
+        return flag, flag_name
+    for variable in variables:
+        if env.get(variable, "").strip() != "":
+            return env[variable], variable
+    return None, None
+
+
+def resolve_concurrency(flag: str | None, env: Mapping[str, str]) -> int:
+    value, source = _first_set(flag, env, "--concurrency", "WORKER_CONCURRENCY", "CELERY_CONCURRENCY")
+    if value is None:
+        return os.cpu_count() or 1
+    return _positive_int(value, source)
+
+
+def resolve_threads(flag: str | None, env: Mapping[str, str]) -> int:
+    value, source = _first_set(flag, env, "--threads", "WORKER_THREADS")
+    return DEFAULT_THREADS if value is None else _positive_int(value, source)
+
+
+def resolve_loglevel(flag: str | None) -> str:
+    level = (flag or "INFO").strip().upper()
+    if level == "WARN":
+        level = "WARNING"
+    if level not in LOG_LEVELS:
+        raise ConfigError("--loglevel", f"{flag!r} is not a level; choose one of {', '.join(LOG_LEVELS)} (any case)")
+    return level
+
+
+def resolve_shutdown_timeout(env: Mapping[str, str]) -> float:
+    raw = env.get("WORKER_SHUTDOWN_TIMEOUT", "").strip()
+    if not raw:
+        return DEFAULT_SHUTDOWN_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ConfigError("WORKER_SHUTDOWN_TIMEOUT", f"{raw!r} is not a number of seconds") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise ConfigError("WORKER_SHUTDOWN_TIMEOUT", f"{raw!r} must be a positive number of seconds")
+    return seconds
+
+
+def resolve_config(
+    *,
+    queues: str | None,
+    exclude: str | None,
+    concurrency: str | None,
+    threads: str | None,
+    disable_scheduler: bool,
+    loglevel: str | None,
+    env: Mapping[str, str],
+) -> WorkerConfig:
+    try:
+        selected = resolve_queues(parse_queue_list(queues), parse_queue_list(exclude))
+    except ValueError as error:
+        source = "--queues/--exclude" if queues and exclude else ("--exclude" if exclude else "--queues")
+        raise ConfigError(source, str(error)) from None
+    return WorkerConfig(
+        queues=tuple(selected),
+        concurrency=resolve_concurrency(concurrency, env),
+        threads=resolve_threads(threads, env),
+        scheduler=not disable_scheduler,
+        loglevel=resolve_loglevel(loglevel),
+        shutdown_timeout=resolve_shutdown_timeout(env),
+    )
+
+
+def configure_logging(level: str, role: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level),
+        format=f"%(asctime)s %(levelname)s [{role} %(process)d] %(name)s: %(message)s",
+        force=True,
+    )

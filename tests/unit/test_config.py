@@ -1,0 +1,91 @@
+import os
+
+import pytest
+
+from core.runtime.config import DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_THREADS, ConfigError, resolve_config
+
+
+def resolve(env=None, **options):
+    values = dict(queues=None, exclude=None, concurrency=None, threads=None, disable_scheduler=False, loglevel=None)
+    values.update(options)
+    return resolve_config(env=env or {}, **values)
+
+
+def test_defaults():
+    config = resolve()
+    assert config.concurrency == os.cpu_count()
+    assert config.threads == DEFAULT_THREADS
+    assert config.scheduler is True
+    assert config.loglevel == "INFO"
+    assert config.shutdown_timeout == DEFAULT_SHUTDOWN_TIMEOUT
+    assert config.queues == ("management", "inbound", "outbound", "default", "imports", "reindex")
+
+
+def test_concurrency_flag_wins_over_both_variables():
+    env = {"WORKER_CONCURRENCY": "3", "CELERY_CONCURRENCY": "5"}
+    assert resolve(env, concurrency="2").concurrency == 2
+
+
+def test_worker_concurrency_wins_over_the_legacy_variable():
+    assert resolve({"WORKER_CONCURRENCY": "3", "CELERY_CONCURRENCY": "5"}).concurrency == 3
+
+
+def test_legacy_celery_concurrency_is_the_fallback():
+    assert resolve({"CELERY_CONCURRENCY": "5"}).concurrency == 5
+
+
+def test_an_empty_variable_counts_as_unset():
+    assert resolve({"WORKER_CONCURRENCY": "", "CELERY_CONCURRENCY": "5"}).concurrency == 5
+
+
+@pytest.mark.parametrize(
+    "options, env, source",
+    [
+        ({"concurrency": "0"}, {}, "--concurrency"),
+        ({"concurrency": "abc"}, {}, "--concurrency"),
+        ({"concurrency": "-3"}, {}, "--concurrency"),
+        ({}, {"WORKER_CONCURRENCY": "abc"}, "WORKER_CONCURRENCY"),
+        ({}, {"CELERY_CONCURRENCY": "-1"}, "CELERY_CONCURRENCY"),
+        ({}, {"WORKER_CONCURRENCY": "2.5"}, "WORKER_CONCURRENCY"),
+        ({"threads": "0"}, {}, "--threads"),
+        ({}, {"WORKER_THREADS": "many"}, "WORKER_THREADS"),
+        ({"loglevel": "verbose"}, {}, "--loglevel"),
+        ({}, {"WORKER_SHUTDOWN_TIMEOUT": "soon"}, "WORKER_SHUTDOWN_TIMEOUT"),
+        ({}, {"WORKER_SHUTDOWN_TIMEOUT": "-5"}, "WORKER_SHUTDOWN_TIMEOUT"),
+        ({"queues": "inbox"}, {}, "--queues"),
+        ({"exclude": "reindx"}, {}, "--exclude"),
+    ],
+)
+def test_a_bad_value_is_rejected_naming_its_option_or_variable(options, env, source):
+    with pytest.raises(ConfigError) as error:
+        resolve(env, **options)
+    assert error.value.source == source
+    assert str(error.value).startswith(source)
+
+
+def test_a_bad_legacy_variable_is_not_ignored_even_when_its_value_is_shadowed_by_a_flag():
+    # The flag wins, so the legacy variable is never read: that is not "ignoring" it.
+    assert resolve({"CELERY_CONCURRENCY": "-1"}, concurrency="2").concurrency == 2
+
+
+@pytest.mark.parametrize("level", ["debug", "Warning", "ERROR", "warn", "critical"])
+def test_log_levels_are_accepted_in_any_case(level):
+    assert resolve(loglevel=level).loglevel in {"DEBUG", "WARNING", "ERROR", "CRITICAL"}
+
+
+def test_an_unknown_log_level_lists_the_levels():
+    with pytest.raises(ConfigError, match="CRITICAL, ERROR, WARNING, INFO, DEBUG"):
+        resolve(loglevel="loud")
+
+
+def test_nothing_left_after_exclusions_is_an_error():
+    with pytest.raises(ConfigError, match="no queue left"):
+        resolve(queues="inbound", exclude="inbound")
+
+
+def test_disable_scheduler():
+    assert resolve(disable_scheduler=True).scheduler is False
+
+
+def test_threads_from_the_environment():
+    assert resolve({"WORKER_THREADS": "8"}).threads == 8
