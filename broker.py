@@ -12,8 +12,6 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from django_dramatiq.middleware import DbConnectionsMiddleware
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import (
@@ -25,6 +23,8 @@ from dramatiq.middleware import (
     ShutdownNotifications,
     TimeLimit,
 )
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from core.middleware.prefetch import QueuePrefetch
 from core.middleware.routing import QueueRouting

@@ -73,8 +73,7 @@ class UnknownQueueError(ValueError):
         self.names = names
         plural = "queues" if len(names) > 1 else "queue"
         super().__init__(
-            f"{context}unknown {plural} {', '.join(repr(n) for n in names)}; "
-            f"valid queues are: {', '.join(QUEUE_NAMES)}"
+            f"{context}unknown {plural} {', '.join(repr(n) for n in names)}; valid queues are: {', '.join(QUEUE_NAMES)}"
         )
 
 
@@ -119,8 +118,5 @@ def resolve_queues(include: list[str], exclude: list[str]) -> list[str]:
     wanted = set(include) if include else set(QUEUE_NAMES)
     selected = [n for n in QUEUE_NAMES if n in wanted and n not in set(exclude)]
     if not selected:
-        raise ValueError(
-            "no queue left to consume after exclusions; "
-            f"valid queues are: {', '.join(QUEUE_NAMES)}"
-        )
+        raise ValueError(f"no queue left to consume after exclusions; valid queues are: {', '.join(QUEUE_NAMES)}")
     return selected

@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import dramatiq
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -51,7 +52,7 @@ class RunningWorker:
     """``python worker.py ARGS`` in its own process group, its output in a file."""
 
     def __init__(self, *args: str, env: dict | None = None) -> None:
-        self.log = tempfile.NamedTemporaryFile(prefix="worker-", suffix=".log", delete=False)
+        self.log = tempfile.NamedTemporaryFile(prefix="worker-", suffix=".log", delete=False)  # noqa: SIM115 - lives as long as the worker
         self.process = subprocess.Popen(
             [sys.executable, str(PROJECT_DIR / "worker.py"), *args],
             cwd=PROJECT_DIR,
@@ -97,10 +98,8 @@ class RunningWorker:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(10)
             for kid in kids:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(kid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
         self.log.close()
 
 

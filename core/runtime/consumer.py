@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import redis
 from dramatiq.brokers.redis import _RedisConsumer

@@ -120,7 +120,4 @@ class Liveness:
         """Live workers (by heartbeat) with what they registered."""
         info = self.client.hgetall(self.info_key)
         beats = dict(self.client.zrange(self.heartbeats_key, 0, -1, withscores=True))
-        return {
-            k.decode(): {**json.loads(v), "heartbeat_ms": int(beats.get(k, 0))}
-            for k, v in info.items()
-        }
+        return {k.decode(): {**json.loads(v), "heartbeat_ms": int(beats.get(k, 0))} for k, v in info.items()}

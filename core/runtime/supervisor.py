@@ -9,6 +9,7 @@ live children, so their liveness never depends on their consumers polling.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -187,10 +188,8 @@ class Supervisor:
     def _send(self, sig: int) -> None:
         for child in self.children:
             if child.running:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     child.process.send_signal(sig)
-                except ProcessLookupError:
-                    pass
 
     def begin_stop(self, now: float) -> None:
         self.stopping_since = now
