@@ -6,11 +6,13 @@ start, while an idle process next to it could; and a process can fill
 every thread with imports.  The limits here (read by
 ``core.runtime.consumer.FairConsumer`` each time it is about to fetch):
 
-- urgent queues: a process holds, waiting, at most as many urgent
-  messages as it has idle threads, and at least one, so a busy process
-  runs its next urgent message the moment a thread frees up (it is first
-  in the in-memory priority queue), while the rest stays in Redis for
-  processes that are idle;
+- urgent queues: a process holds, waiting, as many urgent messages as
+  it has idle threads, and when it is busy at most half its threads' worth
+  (at least one), so the next urgent messages run the moment threads free
+  up (they are first in the in-memory priority queue), while the rest
+  stay in Redis for processes that are idle.  With none held, a busy
+  process would lose every freed thread to its buffered default work;
+  with ``2 × threads`` held (stock), an idle neighbour would wait;
 - normal queues keep Dramatiq's ``2 × threads`` for throughput;
 - bulk queues together never hold more than ``threads - 1`` messages, so
   a process with more than one thread always keeps a slot for mail;
@@ -94,7 +96,7 @@ class QueuePrefetch(Middleware):
                 for c in self.consumers
                 if not c.queue_name.endswith(".DQ") and get_queue(c.queue_name).tier is Tier.URGENT
             )
-            return held + max(0, max(1, idle_threads) - waiting)
+            return held + max(0, max(1, idle_threads, self.threads // 2) - waiting)
         if tier is Tier.BULK:
             bulk_held = sum(
                 c.outstanding_message_count

@@ -33,19 +33,24 @@ def test_an_idle_process_fetches_urgent_mail_for_every_idle_thread():
     assert with_consumers(policy(threads=4), inbound).fetch_limit(inbound) == 4
 
 
-def test_a_busy_process_holds_at_most_one_urgent_message_it_cannot_start():
+def test_a_busy_process_holds_at_most_half_its_threads_of_urgent_messages_it_cannot_start():
     inbound, outbound = Held("inbound"), Held("outbound")
     p = with_consumers(policy(threads=4, running={"default": 4}), inbound, outbound)
-    assert p.fetch_limit(inbound) == 1
-    inbound.outstanding_message_count = 1  # it took that one
-    assert p.fetch_limit(inbound) == 1  # and no more
-    assert p.fetch_limit(outbound) == 0  # the one waiting slot is shared by urgent queues
+    assert p.fetch_limit(inbound) == 2
+    inbound.outstanding_message_count = 2  # it took those
+    assert p.fetch_limit(inbound) == 2  # and no more
+    assert p.fetch_limit(outbound) == 0  # the waiting slots are shared by urgent queues
+
+
+def test_a_busy_single_thread_process_holds_one_urgent_message():
+    inbound = Held("inbound")
+    assert with_consumers(policy(threads=1, running={"default": 1}), inbound).fetch_limit(inbound) == 1
 
 
 def test_urgent_messages_already_running_do_not_count_as_waiting():
     inbound = Held("inbound", 2)
-    p = with_consumers(policy(threads=4, running={"inbound": 2, "reindex": 1}), inbound)
-    assert p.fetch_limit(inbound) == 2 + 1  # one idle thread left
+    p = with_consumers(policy(threads=8, running={"inbound": 2, "reindex": 1}), inbound)
+    assert p.fetch_limit(inbound) == 2 + 5  # five idle threads left
 
 
 def test_buffered_default_messages_do_not_block_urgent_mail():
