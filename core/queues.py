@@ -120,3 +120,25 @@ def resolve_queues(include: list[str], exclude: list[str]) -> list[str]:
     if not selected:
         raise ValueError(f"no queue left to consume after exclusions; valid queues are: {', '.join(QUEUE_NAMES)}")
     return selected
+
+
+def queue_table() -> str:
+    """The README's queue table, made from ``QUEUES``."""
+    rows = ["| Priority | Queue | Description |", "|----------|-------|-------------|"]
+    last = len(QUEUES)
+    for q in QUEUES:
+        label = f"{q.rank} (highest)" if q.rank == 1 else f"{q.rank} (lowest)" if q.rank == last else str(q.rank)
+        rows.append(f"| {label} | `{q.name}` | {q.description} |")
+    return "\n".join(rows)
+
+
+def routing_table() -> str:
+    """The README's routing table, made from ``QUEUES``."""
+    rows = ["| Task Module | Queue |", "|-------------|-------|"]
+    rows += [f"| `{prefix}.*` | `{q.name}` |" for q in QUEUES for prefix in q.prefixes]
+    rows.append(f"| Everything else | `{DEFAULT_QUEUE}` |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":  # python -m core.queues: print the README tables
+    print(queue_table(), routing_table(), sep="\n\n")
