@@ -12,7 +12,6 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
-from django_dramatiq.middleware import DbConnectionsMiddleware
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import (
     AgeLimit,
@@ -26,6 +25,7 @@ from dramatiq.middleware import (
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from core.middleware.db_connections import DatabaseConnections
 from core.middleware.prefetch import QueuePrefetch
 from core.middleware.routing import QueueRouting
 from core.queues import Tier, get_queue
@@ -83,7 +83,7 @@ def build_middleware() -> list:
         # Dramatiq's default of 20 blind retries (and sending twice is worse).
         Retries(max_retries=0),
         CurrentMessage(),
-        DbConnectionsMiddleware(),
+        DatabaseConnections(),
     ]
 
 

@@ -126,7 +126,29 @@ def clean(client: redis.Redis, namespace: str) -> None:
         client.delete(*keys[i : i + 500])
 
 
-def throughput(client, contender: Contender, messages: int) -> float:
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU of ``root`` and all its descendants, from /proc."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += stats.get(pid, (0, 0))[1]
+        todo += [child for child, (parent, _) in stats.items() if parent == pid]
+    return total / CLOCK_TICKS
+
+
+def throughput(client, contender: Contender, messages: int) -> tuple[float, float]:
+    """(messages per second, CPU milliseconds per 1000 messages) once warm."""
     run_in_producer(contender, f"[t.noop.send() for _ in range({messages})]")
     key = f"{contender.namespace}:bench:count"
     contender.start()
@@ -136,12 +158,14 @@ def throughput(client, contender: Contender, messages: int) -> float:
             if time.monotonic() > deadline:
                 raise SystemExit(f"{contender.name}: nothing processed")
             time.sleep(0.005)
-        t0, c0 = time.monotonic(), int(client.get(key))
+        t0, c0, cpu0 = time.monotonic(), int(client.get(key)), tree_cpu_seconds(contender.process.pid)
         while (count := int(client.get(key) or 0)) < messages:
             if time.monotonic() > deadline:
                 raise SystemExit(f"{contender.name}: stalled at {count}")
             time.sleep(0.005)
-        return (messages - c0) / (time.monotonic() - t0)
+        rate = (messages - c0) / (time.monotonic() - t0)
+        cpu = tree_cpu_seconds(contender.process.pid) - cpu0
+        return rate, cpu * 1_000_000 / (messages - c0)
     finally:
         contender.stop()
         clean(client, contender.namespace)
@@ -179,7 +203,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--samples", type=int, default=40)
     parser.add_argument("--load", type=int, default=2000, help="1-second tasks on each of default and reindex")
-    parser.add_argument("--rounds", type=int, default=2, help="throughput rounds, alternating who goes first")
+    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds, alternating who goes first")
+    parser.add_argument("--only", choices=("throughput", "latency"), help="run one of the two parts")
     args = parser.parse_args()
     random.seed(1)
     url = redis_url()
@@ -192,16 +217,35 @@ def main() -> None:
             Contender("stock", True, url, args.processes, args.threads, queues),
         )
 
-    rates = {"ours": [], "stock": []}
+    if args.only != "latency":
+        compare_throughput(args, client, contenders)
+    if args.only != "throughput":
+        compare_latency(args, client, contenders)
+
+
+def compare_throughput(args, client, contenders) -> None:
+    rates, cpus = {"ours": [], "stock": []}, {"ours": [], "stock": []}
     for r in range(args.rounds):
         pair = contenders("default")
         for c in pair if r % 2 == 0 else reversed(pair):
-            rates[c.name].append(throughput(client, c, args.messages))
+            rate, cpu = throughput(client, c, args.messages)
+            rates[c.name].append(rate)
+            cpus[c.name].append(cpu)
     ours, stock = (statistics.median(rates[n]) for n in ("ours", "stock"))
+    ocpu, scpu = (statistics.median(cpus[n]) for n in ("ours", "stock"))
     print(
         f"no-op throughput, {args.messages} messages: "
-        f"ours {ours:,.0f}/s, stock {stock:,.0f}/s, ratio {ours / stock:.2f}"
+        f"ours {ours:,.0f}/s, stock {stock:,.0f}/s, ratio {ours / stock:.2f} "
+        f"(median of {args.rounds} rounds; ratios by round: "
+        f"{', '.join(f'{o / s:.2f}' for o, s in zip(rates['ours'], rates['stock'], strict=True))})"
     )
+    print(
+        f"worker CPU per 1000 no-op messages (all processes): ours {ocpu:.0f} ms, stock {scpu:.0f} ms, "
+        f"ratio {ocpu / scpu:.2f} (steadier than wall time on a noisy machine)"
+    )
+
+
+def compare_latency(args, client, contenders) -> None:
 
     for label, load in (("idle", 0), (f"{args.load}+{args.load} 1-s tasks queued", args.load)):
         results = {}

@@ -49,9 +49,10 @@ TEMPLATES = [
 def _database() -> dict:
     url = os.environ.get("DATABASE_URL")
     if url:
-        # Connections are closed around every message by the worker's
-        # middleware; keep none open between requests of other processes.
-        return dj_database_url.parse(url, conn_max_age=0)
+        # Each worker thread keeps its connection between messages (opening
+        # one costs milliseconds); the worker's DatabaseConnections
+        # middleware replaces it when broken or older than this.
+        return dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     return {
         "ENGINE": "django.db.backends.sqlite3",

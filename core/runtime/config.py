@@ -1,17 +1,21 @@
 """Resolve the worker's options from flags and environment variables.
 
-Pure functions of (flag values, environment): no I/O, so every rule and
-every bad input is unit-tested directly.  A bad value raises
+Functions of (flag values, environment), with no I/O beyond looking up
+task modules, so every rule and every bad input is unit-tested directly.  A bad value raises
 ``ConfigError`` naming the option or variable it came from; nothing is
 silently replaced by a default.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import dj_database_url
 
 from core.queues import parse_queue_list, resolve_queues
 
@@ -94,6 +98,44 @@ def resolve_shutdown_timeout(env: Mapping[str, str]) -> float:
     return seconds
 
 
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+DATABASE_SCHEMES = ("postgres", "postgresql", "pgsql", "sqlite")
+
+
+def check_redis_url(env: Mapping[str, str]) -> None:
+    url = env.get("REDIS_URL", "").strip()
+    if url and urlsplit(url).scheme not in REDIS_SCHEMES:
+        raise ConfigError("REDIS_URL", f"must start with {', '.join(s + '://' for s in REDIS_SCHEMES)}")
+
+
+def check_database_url(env: Mapping[str, str]) -> None:
+    url = env.get("DATABASE_URL", "").strip()
+    if not url:
+        return
+    if urlsplit(url).scheme not in DATABASE_SCHEMES:
+        raise ConfigError("DATABASE_URL", "only PostgreSQL (postgresql://...) and SQLite (sqlite:///...) are supported")
+    try:
+        dj_database_url.parse(url)
+    except Exception as error:  # noqa: BLE001 - the library raises several kinds
+        raise ConfigError("DATABASE_URL", f"cannot be parsed: {error}") from None
+
+
+def check_task_modules(env: Mapping[str, str]) -> None:
+    """Every extra task module exists, so children do not crash-loop on an import error."""
+    missing = []
+    for name in (m.strip() for m in env.get("WORKER_TASK_MODULES", "").split(",")):
+        if not name:
+            continue
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    if missing:
+        raise ConfigError("WORKER_TASK_MODULES", f"no module named {', '.join(repr(m) for m in missing)}")
+
+
 def resolve_config(
     *,
     queues: str | None,
@@ -109,6 +151,9 @@ def resolve_config(
     except ValueError as error:
         source = "--queues/--exclude" if queues and exclude else ("--exclude" if exclude else "--queues")
         raise ConfigError(source, str(error)) from None
+    check_redis_url(env)
+    check_database_url(env)
+    check_task_modules(env)
     return WorkerConfig(
         queues=tuple(selected),
         concurrency=resolve_concurrency(concurrency, env),

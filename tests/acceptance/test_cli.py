@@ -36,6 +36,9 @@ def run_worker(*args, env=None, timeout=30):
         (["--loglevel=chatty"], {}, "--loglevel: 'chatty' is not a level; choose one of CRITICAL, ERROR"),
         ([], {"WORKER_SHUTDOWN_TIMEOUT": "never"}, "WORKER_SHUTDOWN_TIMEOUT: 'never' is not a number"),
         (["--no-such-option"], {}, "No such option '--no-such-option'"),
+        ([], {"DATABASE_URL": "mysql://root@localhost/mail"}, "DATABASE_URL: only PostgreSQL"),
+        ([], {"REDIS_URL": "http://localhost:6379"}, "REDIS_URL: must start with redis://"),
+        ([], {"WORKER_TASK_MODULES": "core.typo_tasks"}, "WORKER_TASK_MODULES: no module named 'core.typo_tasks'"),
     ],
 )
 def test_bad_input_exits_2_with_a_message_naming_it(args, env, expected):

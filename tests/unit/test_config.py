@@ -53,6 +53,11 @@ def test_an_empty_variable_counts_as_unset():
         ({}, {"WORKER_SHUTDOWN_TIMEOUT": "soon"}, "WORKER_SHUTDOWN_TIMEOUT"),
         ({}, {"WORKER_SHUTDOWN_TIMEOUT": "-5"}, "WORKER_SHUTDOWN_TIMEOUT"),
         ({"queues": "inbox"}, {}, "--queues"),
+        ({}, {"REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
+        ({}, {"DATABASE_URL": "mysql://root@localhost/mail"}, "DATABASE_URL"),
+        ({}, {"DATABASE_URL": "postgresql://u@h:notaport/db"}, "DATABASE_URL"),
+        ({}, {"WORKER_TASK_MODULES": "core.no_such_tasks"}, "WORKER_TASK_MODULES"),
+        ({}, {"WORKER_TASK_MODULES": "nowhere.at.all"}, "WORKER_TASK_MODULES"),
         ({"exclude": "reindx"}, {}, "--exclude"),
     ],
 )
