@@ -16,7 +16,6 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import (
     AgeLimit,
     Callbacks,
-    CurrentMessage,
     Pipelines,
     Retries,
     ShutdownNotifications,
@@ -82,7 +81,6 @@ def build_middleware() -> list:
         # Opt-in per actor: a mail task that fails is usually not helped by
         # Dramatiq's default of 20 blind retries (and sending twice is worse).
         Retries(max_retries=0),
-        CurrentMessage(),
         DatabaseConnections(),
     ]
 
