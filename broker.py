@@ -27,6 +27,7 @@ from redis.retry import Retry
 from core.middleware.db_connections import DatabaseConnections
 from core.middleware.prefetch import QueuePrefetch
 from core.middleware.routing import QueueRouting
+from core.middleware.task_log import TaskLog
 from core.queues import Tier, get_queue
 from core.runtime import embedded_redis
 from core.runtime.consumer import FairConsumer
@@ -69,9 +70,10 @@ def describe_redis() -> str:
 
 
 def build_middleware() -> list:
-    """The whole middleware stack, in order."""
+    """The middleware of every process, producers included, in order."""
     return [
         QueueRouting(),
+        TaskLog(),  # before Retries: see core/middleware/task_log.py
         QueuePrefetch(),
         AgeLimit(),
         TimeLimit(time_limit=DEFAULT_TIME_LIMIT_MS),
@@ -83,6 +85,19 @@ def build_middleware() -> list:
         Retries(max_retries=0),
         DatabaseConnections(),
     ]
+
+
+def worker_middleware(metrics: bool) -> list:
+    """What worker processes add to it: Dramatiq's Prometheus metrics.
+
+    Only there, because the Prometheus middleware creates its metrics at
+    process boot, which producers never go through.
+    """
+    if not metrics:
+        return []
+    from dramatiq.middleware.prometheus import Prometheus
+
+    return [Prometheus()]
 
 
 class WorkerBroker(RedisBroker):

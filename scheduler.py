@@ -21,7 +21,7 @@ logger = logging.getLogger("worker.scheduler")
 def main() -> int:
     spec = ChildSpec.from_env()
     die_with_parent(spec.parent_pid)
-    configure_logging(spec.loglevel, spec.label)
+    configure_logging(spec.loglevel, spec.label, spec.log_format)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -19,6 +19,8 @@ _DATA_DIR = Path(tempfile.mkdtemp(prefix="wt-", dir="/tmp"))
 os.environ.setdefault("WORKER_DATA_DIR", str(_DATA_DIR))
 os.environ["WORKER_NAMESPACE"] = f"test-{uuid.uuid4().hex[:12]}"
 os.environ["WORKER_TASK_MODULES"] = "tests.probes"
+# Many workers run at once in the tests; the metrics tests pick a free port.
+os.environ["WORKER_METRICS_PORT"] = "0"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
 
 import django  # noqa: E402

@@ -39,8 +39,10 @@ def _report(list_name: str, token: str, queue: str) -> None:
 
 
 def _make_probe(queue: str, module: str):
-    def probe(token: str, block: bool = False) -> None:
+    def probe(token: str, block: bool = False, fail: bool = False) -> None:
         _report("started", token, queue)
+        if fail:
+            raise RuntimeError(f"probe {token} failed on purpose")
         if block:
             # Held until the test pushes to the release key (or 60 s pass);
             # short waits, as the client's socket timeout is a few seconds.

@@ -23,6 +23,8 @@ class ChildSpec:
     threads: int
     loglevel: str
     shutdown_timeout: float
+    log_format: str = "text"
+    metrics: bool = False
 
     @property
     def label(self) -> str:

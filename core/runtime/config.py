@@ -26,6 +26,8 @@ DEFAULT_THREADS = 4
 #: put prefetched messages back and exit.
 DEFAULT_SHUTDOWN_TIMEOUT = 25.0
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+LOG_FORMATS = ("text", "json")
+DEFAULT_METRICS_PORT = 9191
 
 
 class ConfigError(ValueError):
@@ -42,6 +44,8 @@ class WorkerConfig:
     scheduler: bool
     loglevel: str
     shutdown_timeout: float
+    log_format: str = "text"
+    metrics_port: int = DEFAULT_METRICS_PORT
 
 
 def _positive_int(value: str, source: str) -> int:
@@ -83,6 +87,28 @@ def resolve_loglevel(flag: str | None) -> str:
     if level not in LOG_LEVELS:
         raise ConfigError("--loglevel", f"{flag!r} is not a level; choose one of {', '.join(LOG_LEVELS)} (any case)")
     return level
+
+
+def resolve_log_format(flag: str | None, env: Mapping[str, str]) -> str:
+    value, source = _first_set(flag, env, "--log-format", "WORKER_LOG_FORMAT")
+    if value is None:
+        return "text"
+    if value.strip().lower() not in LOG_FORMATS:
+        raise ConfigError(source, f"{value!r} is not a log format; choose {' or '.join(LOG_FORMATS)}")
+    return value.strip().lower()
+
+
+def resolve_metrics_port(env: Mapping[str, str]) -> int:
+    raw = env.get("WORKER_METRICS_PORT", "").strip()
+    if not raw:
+        return DEFAULT_METRICS_PORT
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ConfigError("WORKER_METRICS_PORT", f"{raw!r} is not a port number (0 turns metrics off)") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError("WORKER_METRICS_PORT", f"{raw!r} is not a port number (0 turns metrics off)")
+    return port
 
 
 def resolve_shutdown_timeout(env: Mapping[str, str]) -> float:
@@ -145,6 +171,7 @@ def resolve_config(
     disable_scheduler: bool,
     loglevel: str | None,
     env: Mapping[str, str],
+    log_format: str | None = None,
 ) -> WorkerConfig:
     try:
         selected = resolve_queues(parse_queue_list(queues), parse_queue_list(exclude))
@@ -161,12 +188,28 @@ def resolve_config(
         scheduler=not disable_scheduler,
         loglevel=resolve_loglevel(loglevel),
         shutdown_timeout=resolve_shutdown_timeout(env),
+        log_format=resolve_log_format(log_format, env),
+        metrics_port=resolve_metrics_port(env),
     )
 
 
-def configure_logging(level: str, role: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level),
-        format=f"%(asctime)s %(levelname)s [{role} %(process)d] %(name)s: %(message)s",
-        force=True,
-    )
+def configure_logging(level: str, role: str, log_format: str = "text") -> None:
+    """Text for people, or one JSON object a line for log shippers.
+
+    JSON records carry ``role`` (supervisor, worker-N, scheduler) and any
+    fields the code attached, such as the task fields of ``TaskLog``.
+    """
+    handler = logging.StreamHandler()
+    if log_format == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"},
+                static_fields={"role": role},
+            )
+        )
+    else:
+        handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s [{role} %(process)d] %(name)s: %(message)s"))
+    logging.basicConfig(level=getattr(logging, level), handlers=[handler], force=True)

@@ -42,7 +42,7 @@ end
 return now
 """
 
-# KEYS: heartbeats zset, info hash.  ARGV: namespace, timeout_ms (or -1
+# KEYS: heartbeats zset, info hash, Dramatiq's heartbeats zset.  ARGV: namespace, timeout_ms (or -1
 # for "these ids are known dead"), number of queues, queue names..., ids...
 # Messages go back at the head of their queue: they were the oldest.
 _RECOVER = """
@@ -77,7 +77,12 @@ for _, id in ipairs(ids) do
     end
     redis.call('ZREM', KEYS[1], id)
     redis.call('HDEL', KEYS[2], id)
+    redis.call('ZREM', KEYS[3], id)
 end
+-- Dramatiq's own heartbeat set gains an entry for every process that ever
+-- sent a command (producers too); with its maintenance off, we prune it.
+local t = redis.call('TIME')
+redis.call('ZREMRANGEBYSCORE', KEYS[3], 0, t[1] * 1000 - 86400000)
 return {requeued, ids}
 """
 
@@ -103,7 +108,8 @@ class Liveness:
 
     def _run_recover(self, timeout_ms: int, worker_ids: list[str]) -> tuple[int, list[str]]:
         args = [self.namespace, timeout_ms, len(QUEUE_NAMES), *QUEUE_NAMES, *worker_ids]
-        requeued, ids = self._recover(keys=[self.heartbeats_key, self.info_key], args=args)
+        keys = [self.heartbeats_key, self.info_key, f"{self.namespace}:__heartbeats__"]
+        requeued, ids = self._recover(keys=keys, args=args)
         return int(requeued), [i.decode() if isinstance(i, bytes) else i for i in ids]
 
     def recover(self, worker_ids: list[str]) -> int:
@@ -115,6 +121,11 @@ class Liveness:
     def recover_silent(self, timeout_ms: int = HEARTBEAT_TIMEOUT_MS) -> tuple[int, list[str]]:
         """Requeue the messages of workers silent for ``timeout_ms``."""
         return self._run_recover(timeout_ms, [])
+
+    def now_ms(self) -> int:
+        """Redis's clock, the one heartbeats are written with."""
+        seconds, micros = self.client.time()
+        return seconds * 1000 + micros // 1000
 
     def workers(self) -> dict[str, dict]:
         """Live workers (by heartbeat) with what they registered."""

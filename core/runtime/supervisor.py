@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,6 +27,7 @@ import redis
 from core.runtime.child import SPEC_VARIABLE, ChildSpec
 from core.runtime.config import WorkerConfig
 from core.runtime.liveness import HEARTBEAT_INTERVAL, RECOVERY_INTERVAL, Liveness
+from core.runtime.metrics import mark_dead
 
 logger = logging.getLogger("worker.supervisor")
 
@@ -70,9 +72,10 @@ def describe_exit(code: int) -> str:
 
 
 class Supervisor:
-    def __init__(self, config: WorkerConfig, liveness: Liveness) -> None:
+    def __init__(self, config: WorkerConfig, liveness: Liveness, metrics_directory: Path | None = None) -> None:
         self.config = config
         self.liveness = liveness
+        self.metrics_directory = metrics_directory
         self.children: list[Child] = []
         self.signals = 0
         self.stopping_since: float | None = None
@@ -94,6 +97,8 @@ class Supervisor:
             threads=self.config.threads,
             loglevel=self.config.loglevel,
             shutdown_timeout=self.config.shutdown_timeout,
+            log_format=self.config.log_format,
+            metrics=self.config.metrics_port != 0,
         )
         specs = [replace(base, slot=i + 1) for i in range(self.config.concurrency)]
         if self.config.scheduler:
@@ -124,6 +129,8 @@ class Supervisor:
         code = child.process.returncode
         if child.spec.worker_id:
             self.unrecovered.add(child.spec.worker_id)
+        if self.metrics_directory is not None:
+            mark_dead(self.metrics_directory, child.process.pid)
         if self.stopping_since is not None:
             logger.info("%s (pid %d) %s", child.spec.label, child.process.pid, describe_exit(code))
             return
@@ -216,6 +223,13 @@ class Supervisor:
         self.upkeep(time.monotonic())
         for child in self.children:
             self.start_child(child)
+        try:
+            return self._loop()
+        finally:
+            if self.metrics_directory is not None:
+                shutil.rmtree(self.metrics_directory, ignore_errors=True)
+
+    def _loop(self) -> int:
         while True:
             now = time.monotonic()
             self.reap(now)

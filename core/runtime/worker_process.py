@@ -21,7 +21,7 @@ logger = logging.getLogger("worker.process")
 def main() -> int:
     spec = ChildSpec.from_env()
     die_with_parent(spec.parent_pid)
-    configure_logging(spec.loglevel, spec.label)
+    configure_logging(spec.loglevel, spec.label, spec.log_format)
 
     stop = threading.Event()
     # Only the supervisor tells us to stop (SIGTERM); a terminal's Ctrl-C
@@ -37,10 +37,13 @@ def main() -> int:
     django.setup()
     from dramatiq import Worker
 
-    from broker import broker
+    from broker import broker, worker_middleware
     from core.tasks import import_task_modules
 
     broker.broker_id = spec.worker_id
+    for middleware in worker_middleware(spec.metrics):
+        broker.add_middleware(middleware)
+    broker.emit_after("process_boot")
     modules = import_task_modules()
     worker = Worker(broker, queues=set(spec.queues), worker_threads=spec.threads)
     worker.start()

@@ -6,7 +6,15 @@ from core.runtime.config import DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_THREADS, Confi
 
 
 def resolve(env=None, **options):
-    values = dict(queues=None, exclude=None, concurrency=None, threads=None, disable_scheduler=False, loglevel=None)
+    values = dict(
+        queues=None,
+        exclude=None,
+        concurrency=None,
+        threads=None,
+        disable_scheduler=False,
+        loglevel=None,
+        log_format=None,
+    )
     values.update(options)
     return resolve_config(env=env or {}, **values)
 
@@ -54,6 +62,10 @@ def test_an_empty_variable_counts_as_unset():
         ({}, {"WORKER_SHUTDOWN_TIMEOUT": "-5"}, "WORKER_SHUTDOWN_TIMEOUT"),
         ({"queues": "inbox"}, {}, "--queues"),
         ({}, {"REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
+        ({"log_format": "xml"}, {}, "--log-format"),
+        ({}, {"WORKER_LOG_FORMAT": "yaml"}, "WORKER_LOG_FORMAT"),
+        ({}, {"WORKER_METRICS_PORT": "http"}, "WORKER_METRICS_PORT"),
+        ({}, {"WORKER_METRICS_PORT": "70000"}, "WORKER_METRICS_PORT"),
         ({}, {"DATABASE_URL": "mysql://root@localhost/mail"}, "DATABASE_URL"),
         ({}, {"DATABASE_URL": "postgresql://u@h:notaport/db"}, "DATABASE_URL"),
         ({}, {"WORKER_TASK_MODULES": "core.no_such_tasks"}, "WORKER_TASK_MODULES"),
@@ -94,3 +106,14 @@ def test_disable_scheduler():
 
 def test_threads_from_the_environment():
     assert resolve({"WORKER_THREADS": "8"}).threads == 8
+
+
+def test_metrics_are_on_port_9191_by_default_and_0_turns_them_off():
+    assert resolve().metrics_port == 9191
+    assert resolve({"WORKER_METRICS_PORT": "0"}).metrics_port == 0
+
+
+def test_log_format_from_flag_or_variable():
+    assert resolve().log_format == "text"
+    assert resolve({"WORKER_LOG_FORMAT": "JSON"}).log_format == "json"
+    assert resolve({"WORKER_LOG_FORMAT": "json"}, log_format="text").log_format == "text"

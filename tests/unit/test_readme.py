@@ -23,6 +23,6 @@ def test_the_readme_routing_table_is_the_topology():
 
 
 def test_ci_runs_the_readme_test_command():
-    command = "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .venv/bin/pytest"
+    command = "scripts/setup test && .venv/bin/pytest"
     assert f"```bash\n{command}\n```" in README
     assert command in (PROJECT_DIR / ".ci" / "run").read_text()
