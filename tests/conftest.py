@@ -11,6 +11,7 @@ worker subprocesses inherit them.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -59,6 +60,7 @@ def services():
     yield
     if broker_module.redis_url() is None:
         embedded_redis.stop(broker_module.data_dir())
+    shutil.rmtree(_DATA_DIR, ignore_errors=True)
 
 
 @pytest.fixture

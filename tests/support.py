@@ -101,6 +101,7 @@ class RunningWorker:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(kid, signal.SIGKILL)
         self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
 
 
 def _cmdline(pid: int) -> str:
