@@ -15,6 +15,11 @@ NAMESPACE = os.environ["WORKER_NAMESPACE"]
 if STOCK:
     from dramatiq.brokers.redis import RedisBroker
 
+    if os.environ.get("BENCH_STOCK_DJANGO") == "1":  # to measure what loading Django costs
+        import django
+
+        django.setup()
+
     broker = RedisBroker(url=os.environ["BENCH_REDIS_URL"], namespace=NAMESPACE)
     dramatiq.set_broker(broker)
 else:

@@ -18,6 +18,7 @@ import argparse
 import os
 import random
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -41,7 +42,9 @@ def redis_url() -> str:
 
 
 class Contender:
-    def __init__(self, name: str, stock: bool, url: str, processes: int, threads: int, queues: str) -> None:
+    def __init__(
+        self, name: str, stock: bool, url: str, processes: int, threads: int, queues: str, metrics: bool = True
+    ) -> None:
         self.name, self.stock = name, stock
         self.namespace = f"bench-{name}-{uuid.uuid4().hex[:8]}"
         self.env = {
@@ -52,6 +55,8 @@ class Contender:
             "BENCH_STOCK": "1" if stock else "0",
             "WORKER_TASK_MODULES": "benchmarks.bench_tasks",
             "DJANGO_SETTINGS_MODULE": "core.settings",
+            # Ours serves metrics on by default; a free port each run, or off.
+            "WORKER_METRICS_PORT": str(free_port()) if metrics else "0",
         }
         q = queues.split(",")
         if stock:
@@ -127,6 +132,12 @@ def clean(client: redis.Redis, namespace: str) -> None:
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def tree_cpu_seconds(root: int) -> float:
@@ -211,11 +222,14 @@ def main() -> None:
     client = redis.Redis.from_url(url)
     print(f"redis: {url.split('@')[-1]}; {args.processes} processes x {args.threads} threads")
 
-    def contenders(queues):
-        return (
+    def contenders(queues, with_metrics_off=False):
+        found = [
             Contender("ours", False, url, args.processes, args.threads, queues),
             Contender("stock", True, url, args.processes, args.threads, queues),
-        )
+        ]
+        if with_metrics_off:
+            found.insert(1, Contender("ours-metrics-off", False, url, args.processes, args.threads, queues, False))
+        return found
 
     if args.only != "latency":
         compare_throughput(args, client, contenders)
@@ -224,25 +238,24 @@ def main() -> None:
 
 
 def compare_throughput(args, client, contenders) -> None:
-    rates, cpus = {"ours": [], "stock": []}, {"ours": [], "stock": []}
+    """Rounds rotate who goes first; medians and per-round ratios against stock."""
+    rates, cpus = {}, {}
     for r in range(args.rounds):
-        pair = contenders("default")
-        for c in pair if r % 2 == 0 else reversed(pair):
+        lineup = contenders("default", with_metrics_off=True)
+        lineup = lineup[r % len(lineup) :] + lineup[: r % len(lineup)]
+        for c in lineup:
             rate, cpu = throughput(client, c, args.messages)
-            rates[c.name].append(rate)
-            cpus[c.name].append(cpu)
-    ours, stock = (statistics.median(rates[n]) for n in ("ours", "stock"))
-    ocpu, scpu = (statistics.median(cpus[n]) for n in ("ours", "stock"))
-    print(
-        f"no-op throughput, {args.messages} messages: "
-        f"ours {ours:,.0f}/s, stock {stock:,.0f}/s, ratio {ours / stock:.2f} "
-        f"(median of {args.rounds} rounds; ratios by round: "
-        f"{', '.join(f'{o / s:.2f}' for o, s in zip(rates['ours'], rates['stock'], strict=True))})"
-    )
-    print(
-        f"worker CPU per 1000 no-op messages (all processes): ours {ocpu:.0f} ms, stock {scpu:.0f} ms, "
-        f"ratio {ocpu / scpu:.2f} (steadier than wall time on a noisy machine)"
-    )
+            rates.setdefault(c.name, []).append(rate)
+            cpus.setdefault(c.name, []).append(cpu)
+    stock_rate, stock_cpu = statistics.median(rates["stock"]), statistics.median(cpus["stock"])
+    print(f"no-op throughput, {args.messages} messages, median of {args.rounds} rounds:")
+    for name in rates:
+        rate, cpu = statistics.median(rates[name]), statistics.median(cpus[name])
+        by_round = ", ".join(f"{o / s:.2f}" for o, s in zip(rates[name], rates["stock"], strict=True))
+        print(
+            f"  {name:17} {rate:6,.0f}/s  ratio {rate / stock_rate:.2f} (by round: {by_round}); "
+            f"CPU {cpu:.0f} ms per 1000 messages, ratio {cpu / stock_cpu:.2f}"
+        )
 
 
 def compare_latency(args, client, contenders) -> None:

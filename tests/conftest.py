@@ -76,3 +76,20 @@ def _delete_namespace(b) -> None:
     keys = list(b.client.scan_iter(match=f"{b.namespace}:*", count=1000))
     for i in range(0, len(keys), 500):
         b.client.delete(*keys[i : i + 500])
+
+
+@pytest.fixture
+def workers():
+    """Start ``python worker.py ARGS`` processes; all are torn down after the test."""
+    from tests.support import RunningWorker
+
+    started = []
+
+    def start(*args, **kwargs):
+        worker = RunningWorker(*args, **kwargs)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

@@ -11,7 +11,6 @@ this one runs Retries has decided whether the message failed for good.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 from dramatiq import Broker
@@ -39,18 +38,17 @@ def _log(level: int, text: str, fields: dict) -> None:
 
 class TaskLog(Middleware):
     def __init__(self) -> None:
+        # Set and popped by the thread running the message; single dict
+        # operations need no lock of our own.
         self._started: dict[str, float] = {}
-        self._lock = threading.Lock()
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
-        with self._lock:
-            self._started[message.message_id] = time.monotonic()
+        self._started[message.message_id] = time.monotonic()
         if logger.isEnabledFor(logging.INFO):
             _log(logging.INFO, "task started", task_fields(message, "task_started"))
 
     def _duration_ms(self, message: MessageProxy) -> int:
-        with self._lock:
-            started = self._started.pop(message.message_id, None)
+        started = self._started.pop(message.message_id, None)
         return 0 if started is None else round((time.monotonic() - started) * 1000)
 
     def after_process_message(self, broker: Broker, message: MessageProxy, *, result=None, exception=None) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ctypes
 import json
+import logging
 import os
 import signal
 import sys
+import threading
 from dataclasses import asdict, dataclass
 
 SPEC_VARIABLE = "WORKER_CHILD_SPEC"
@@ -57,3 +59,32 @@ def die_with_parent(parent_pid: int) -> None:
 
 def parent_alive(parent_pid: int) -> bool:
     return os.getppid() == parent_pid
+
+
+class ChildProcess:
+    """The start every child shares: its spec, its parent, its logs, its stop signal, Django."""
+
+    def __init__(self) -> None:
+        self.spec = ChildSpec.from_env()
+        die_with_parent(self.spec.parent_pid)
+        from core.runtime.config import configure_logging
+
+        configure_logging(self.spec.loglevel, self.spec.label, self.spec.log_format)
+        self.stop = threading.Event()
+        # Only the supervisor tells a child to stop (SIGTERM); a terminal's
+        # Ctrl-C reaches the supervisor, which forwards it once.  A repeated
+        # SIGTERM (a platform that signals every process, plus our parent)
+        # is not an order to hurry: the supervisor escalates with SIGKILL.
+        signal.signal(signal.SIGTERM, lambda *_: self.stop.set())
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
+        import django
+
+        django.setup()
+
+    def wait_for_stop(self, logger: logging.Logger) -> None:
+        """Until the supervisor says stop, or is gone."""
+        while not self.stop.wait(1.0):
+            if not parent_alive(self.spec.parent_pid):
+                logger.error("supervisor is gone; stopping")
+                return

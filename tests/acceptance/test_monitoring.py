@@ -9,16 +9,8 @@ import sys
 import time
 import urllib.request
 
-import pytest
-
 from tests.probes import PROBES
-from tests.support import PROJECT_DIR, RunningWorker, wait_for_tokens, wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support import PROJECT_DIR, free_port, wait_for_tokens, wait_until
 
 
 def get(url: str) -> str:
@@ -34,20 +26,6 @@ def check(*args):
         text=True,
         timeout=30,
     )
-
-
-@pytest.fixture
-def workers():
-    started = []
-
-    def start(*args, **kwargs):
-        worker = RunningWorker(*args, **kwargs)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
 
 
 def test_check_fails_without_a_worker_and_passes_with_one(broker, workers):

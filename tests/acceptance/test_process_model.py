@@ -7,7 +7,6 @@ import pytest
 
 from tests.probes import PROBES
 from tests.support import (
-    RunningWorker,
     process_exists,
     queue_length,
     release,
@@ -16,20 +15,6 @@ from tests.support import (
     wait_for_tokens,
     wait_until,
 )
-
-
-@pytest.fixture
-def workers():
-    started = []
-
-    def start(*args, **kwargs):
-        worker = RunningWorker(*args, **kwargs)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
 
 
 def test_a_killed_child_is_replaced_while_its_siblings_keep_working(broker, workers):

@@ -1,6 +1,5 @@
 """Redis lost while the worker runs: it waits, then resumes, and keeps its processes."""
 
-import socket
 import subprocess
 import time
 
@@ -11,13 +10,7 @@ from broker import WorkerBroker
 from core.runtime.embedded_redis import redis_server_binary
 from tests import probes
 from tests.probes import PROBES
-from tests.support import RunningWorker, wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support import RunningWorker, free_port, wait_until
 
 
 class PrivateRedis:

@@ -7,7 +7,7 @@ import pytest
 
 from core.queues import QUEUE_NAMES
 from tests.probes import PROBES
-from tests.support import RunningWorker, queue_length, release, reports, tokens, wait_for_tokens, wait_until
+from tests.support import queue_length, release, reports, tokens, wait_for_tokens, wait_until
 
 #: Longer than the slowest idle poll (1 s), so a worker that would take a
 #: message has had its chance.
@@ -15,17 +15,8 @@ POLL_WINDOW = 2.0
 
 
 @pytest.fixture
-def start_worker():
-    started = []
-
-    def start(*args, **kwargs):
-        worker = RunningWorker(*args, "--disable-scheduler", **kwargs)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
+def start_worker(workers):
+    return lambda *args, **kwargs: workers(*args, "--disable-scheduler", **kwargs)
 
 
 def send_one_to_each_queue():
