@@ -8,7 +8,8 @@
 2. Inbound pickup latency (enqueue to start), p50/p99: on an idle worker,
    then while the default and reindex queues hold thousands of 1-second tasks.
 
-Uses REDIS_URL when set, else the embedded Redis.  Each run has its own
+Uses REDIS_URL when set, else the embedded Redis.  BENCH_STOCK_DJANGO=1
+loads Django into stock's workers too, to see what Django alone costs.  Each run has its own
 key namespace, deleted afterwards.
 """
 

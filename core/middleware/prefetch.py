@@ -68,40 +68,28 @@ class QueuePrefetch(Middleware):
         self.consumers = [c for c in self.consumers if c.queue_name != consumer.queue_name]
         self.consumers.append(consumer)
 
-    def static_limit(self, queue_name: str) -> int:
-        """The most one consumer of ``queue_name`` may ever hold."""
-        if queue_name.endswith(".DQ"):
-            return self.threads * DELAY_PREFETCH_PER_THREAD
-        tier = get_queue(queue_name).tier
-        if tier is Tier.URGENT:
-            return self.threads
-        if tier is Tier.BULK:
-            return max(1, self.threads - 1)
-        return 2 * self.threads
+    def _held_by(self, tier: Tier) -> list:
+        """The consumers of ``tier``'s queues (delay queues are not counted)."""
+        return [c for c in self.consumers if _tier(c.queue_name) is tier]
 
     def fetch_limit(self, consumer: FairConsumer) -> int:
         """How many messages ``consumer`` may hold right now (fetched, queued or running)."""
         if self.stopping:
             return 0
-        name = consumer.queue_name
-        cap = self.static_limit(name)
-        if name.endswith(".DQ"):
-            return cap
+        tier = _tier(consumer.queue_name)
+        if tier is None:
+            return self.threads * DELAY_PREFETCH_PER_THREAD
+        if tier is Tier.NORMAL:
+            return 2 * self.threads
         held = consumer.outstanding_message_count
-        tier = get_queue(name).tier
         if tier is Tier.URGENT:
             idle_threads = self.threads - sum(self.running.values())
-            waiting = sum(
-                c.outstanding_message_count - self.running[c.queue_name]
-                for c in self.consumers
-                if not c.queue_name.endswith(".DQ") and get_queue(c.queue_name).tier is Tier.URGENT
-            )
+            waiting = sum(c.outstanding_message_count - self.running[c.queue_name] for c in self._held_by(tier))
             return held + max(0, max(1, idle_threads, self.threads // 2) - waiting)
-        if tier is Tier.BULK:
-            bulk_held = sum(
-                c.outstanding_message_count
-                for c in self.consumers
-                if not c.queue_name.endswith(".DQ") and get_queue(c.queue_name).tier is Tier.BULK
-            )
-            return held + max(0, cap - bulk_held)
-        return cap
+        bulk_held = sum(c.outstanding_message_count for c in self._held_by(tier))
+        return held + max(0, max(1, self.threads - 1) - bulk_held)
+
+
+def _tier(queue_name: str) -> Tier | None:
+    """A queue's tier; None for a delay queue, whose messages wait for their eta."""
+    return None if queue_name.endswith(".DQ") else get_queue(queue_name).tier

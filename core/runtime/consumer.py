@@ -30,6 +30,7 @@ class FairConsumer(_RedisConsumer):
     def __init__(self, broker, queue_name: str, prefetch: int, timeout: int, policy: QueuePrefetch) -> None:
         self.policy = policy
         super().__init__(broker, queue_name, prefetch, timeout)
+        self._requeue_at_head = broker.client.register_script(_REQUEUE_AT_HEAD)
         policy.register(self)
 
     @property
@@ -44,8 +45,7 @@ class FairConsumer(_RedisConsumer):
         message_ids = [m.options["redis_message_id"] for m in messages]
         if not message_ids:
             return
-        script = self.broker.client.register_script(_REQUEUE_AT_HEAD)
         try:
-            script(args=[self.broker.namespace, self.broker.broker_id, self.queue_name, *message_ids])
+            self._requeue_at_head(args=[self.broker.namespace, self.broker.broker_id, self.queue_name, *message_ids])
         except redis.ConnectionError as error:
             raise ConnectionClosed(error) from None

@@ -7,17 +7,16 @@ from django.db import connection
 from core.middleware.db_connections import DatabaseConnections
 
 
-def test_an_unusable_connection_is_replaced_after_a_message(services):
+def test_an_unusable_connection_is_replaced_after_a_message(services, monkeypatch):
     middleware = DatabaseConnections()
     with connection.cursor() as cursor:  # a task used the database
         cursor.execute("SELECT 1")
     connection.errors_occurred = True  # and its connection broke
-    connection.is_usable = lambda: False
+    monkeypatch.setattr(connection, "is_usable", lambda: False)
 
     middleware.after_process_message(None, None)
 
     assert connection.connection is None
-    del connection.is_usable
 
 
 def test_a_thread_that_never_used_the_database_is_left_alone(services):

@@ -80,8 +80,7 @@ def test_a_bad_value_is_rejected_naming_its_option_or_variable(options, env, sou
     assert str(error.value).startswith(source)
 
 
-def test_a_bad_legacy_variable_is_not_ignored_even_when_its_value_is_shadowed_by_a_flag():
-    # The flag wins, so the legacy variable is never read: that is not "ignoring" it.
+def test_the_flag_wins_so_a_bad_legacy_variable_behind_it_is_never_read():
     assert resolve({"CELERY_CONCURRENCY": "-1"}, concurrency="2").concurrency == 2
 
 
