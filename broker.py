@@ -16,6 +16,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import (
     AgeLimit,
     Callbacks,
+    CurrentMessage,
     Pipelines,
     Retries,
     ShutdownNotifications,
@@ -84,6 +85,8 @@ def build_middleware() -> list:
         # Dramatiq's default of 20 blind retries (and sending twice is worse).
         Retries(max_retries=0),
         DatabaseConnections(),
+        # Lets a task know its own message id (inbound processing claims rows by it).
+        CurrentMessage(),
     ]
 
 

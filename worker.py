@@ -74,6 +74,7 @@ def main(queues, exclude, concurrency, threads, disable_scheduler, loglevel, log
         sys.exit(run_check(liveness, config.queues))
 
     configure_logging(config.loglevel, "supervisor", config.log_format)
+    prepare_database()
     metrics_directory = start_metrics(config, broker) if config.metrics_port else None
     click.echo(
         f"worker: queues {','.join(config.queues)}; {config.concurrency} process(es) x {config.threads} thread(s); "
@@ -84,6 +85,23 @@ def main(queues, exclude, concurrency, threads, disable_scheduler, loglevel, log
     from core.runtime.supervisor import Supervisor
 
     sys.exit(Supervisor(config, liveness, metrics_directory).run())
+
+
+def prepare_database() -> None:
+    """Apply pending migrations once, before any child starts; exit 1 if the database is unreachable."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
+    import django
+    from django.db import DatabaseError
+
+    django.setup()
+    from core.runtime.schema import describe_database, migrate
+
+    try:
+        migrate()
+    except DatabaseError as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        click.echo(f"error: cannot prepare the database at {describe_database()}: {first_line}", err=True)
+        sys.exit(1)
 
 
 def run_check(liveness, queues) -> int:

@@ -1,0 +1,97 @@
+"""Intake: mail handed over by the MTA is stored first, processed after.
+
+``receive`` commits an ``InboundMessage`` and only then enqueues its
+processing, so a message is never lost between the MTA and the mailbox:
+if the broker is down at that moment the row simply stays pending and the
+sweep (``process_inbound_queue``) picks it up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.models import InboundMessage
+
+logger = logging.getLogger("worker.inbound")
+
+DEFAULT_MAX_SIZE = 50 * 1024 * 1024
+#: A row the broker never heard of is swept after this long.
+SWEEP_GRACE = timedelta(seconds=60)
+_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+# Deliberately loose: the MTA already accepted the address; we only refuse what cannot be one.
+_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
+
+
+class IntakeError(ValueError):
+    """The message or its envelope cannot be accepted; the text says why."""
+
+
+class MessageTooLarge(IntakeError):
+    pass
+
+
+def max_size(env: Mapping[str, str] = os.environ) -> int:
+    """``INBOUND_MAX_SIZE`` in bytes: a number, optionally with K, M or G (binary units)."""
+    from core.runtime.config import ConfigError
+
+    raw = env.get("INBOUND_MAX_SIZE", "").strip()
+    if not raw:
+        return DEFAULT_MAX_SIZE
+    match = _SIZE.match(raw)
+    if not match or int(match.group(1)) < 1:
+        raise ConfigError("INBOUND_MAX_SIZE", f"{raw!r} is not a size; give bytes, or a number with K, M or G")
+    return int(match.group(1)) * _UNITS[(match.group(2) or "").lower()[:1]]
+
+
+def check_recipients(recipients: Iterable[str]) -> list[str]:
+    cleaned = [r.strip() for r in recipients if r and r.strip()]
+    if not cleaned:
+        raise IntakeError("no recipient: give at least one --to address")
+    bad = [r for r in cleaned if not _ADDRESS.match(r)]
+    if bad:
+        raise IntakeError(f"not an address: {', '.join(repr(b) for b in bad[:5])}")
+    return cleaned
+
+
+def check_message(raw: bytes, limit: int) -> None:
+    if not raw.strip():
+        raise IntakeError("the message is empty")
+    if len(raw) > limit:
+        raise MessageTooLarge(f"the message is {len(raw)} bytes; the limit (INBOUND_MAX_SIZE) is {limit} bytes")
+
+
+def receive(raw: bytes, recipients: Iterable[str], *, limit: int | None = None) -> InboundMessage:
+    """Store the message for its recipients, then enqueue its processing; raises ``IntakeError``."""
+    recipients = check_recipients(recipients)
+    check_message(raw, max_size() if limit is None else limit)
+    with transaction.atomic():
+        row = InboundMessage.objects.create(
+            raw=raw, recipients=recipients, size=len(raw), next_attempt_at=timezone.now() + SWEEP_GRACE
+        )
+        transaction.on_commit(lambda: enqueue_processing(row.pk))
+    return row
+
+
+def enqueue_processing(inbound_id: int) -> bool:
+    """Ask a worker to process the row; False (and the row waits for the sweep) if the broker is down."""
+    from core.mda.inbound_tasks import process_inbound
+
+    try:
+        process_inbound.send(inbound_id)
+    except Exception as error:  # noqa: BLE001 - redis and dramatiq raise several kinds; the row is safe
+        logger.warning(
+            "broker unreachable, inbound message %s waits for the sweep: %s",
+            inbound_id,
+            error,
+            extra={"action": "inbound_enqueue_failed", "inbound_id": inbound_id},
+        )
+        return False
+    return True

@@ -1,1 +1,0 @@
-"""The mail models arrive with the inbound and outbound issues."""
