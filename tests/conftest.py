@@ -57,6 +57,9 @@ def _check_database() -> None:
 def services():
     require_service(f"Redis ({broker_module.describe_redis()})", broker_module.check_reachable)
     require_service("the database", _check_database)
+    from core.runtime.schema import migrate
+
+    migrate()
     yield
     if broker_module.redis_url() is None:
         embedded_redis.stop(broker_module.data_dir())
@@ -93,3 +96,24 @@ def workers():
     yield start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture
+def db(services):
+    """The real database (SQLite in the data directory, or DATABASE_URL), our tables emptied first.
+
+    Worker subprocesses see the same rows: tests commit for real.
+    """
+    _empty_tables()
+    yield
+    _empty_tables()
+
+
+def _empty_tables() -> None:
+    from django.apps import apps
+    from django.db import connection
+
+    # Children before parents, so foreign keys never block a delete.
+    for model in reversed(list(apps.get_app_config("core").get_models())):
+        model.objects.all().delete()
+    connection.close()
