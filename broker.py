@@ -118,7 +118,9 @@ def redis_client() -> redis.Redis:
     url = redis_url()
     if url is None:
         return redis.Redis(connection_pool=embedded_redis.connection_pool(data_dir()))
-    return redis.Redis.from_url(url)
+    # A Redis that is down must not hang a producer (an MTA's pipe to `manage.py
+    # deliver` included): connecting gives up after 5 s; options in the URL win.
+    return redis.Redis.from_url(url, socket_connect_timeout=5, socket_keepalive=True)
 
 
 def check_reachable() -> None:

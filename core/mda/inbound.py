@@ -21,11 +21,8 @@ from core.models import InboundMessage
 
 logger = logging.getLogger("worker.inbound")
 
-DEFAULT_MAX_SIZE = 50 * 1024 * 1024
 #: A row the broker never heard of is swept after this long.
 SWEEP_GRACE = timedelta(seconds=60)
-_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 # Deliberately loose: the MTA already accepted the address; we only refuse what cannot be one.
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 
@@ -39,16 +36,10 @@ class MessageTooLarge(IntakeError):
 
 
 def max_size(env: Mapping[str, str] = os.environ) -> int:
-    """``INBOUND_MAX_SIZE`` in bytes: a number, optionally with K, M or G (binary units)."""
-    from core.runtime.config import ConfigError
+    """``INBOUND_MAX_SIZE`` in bytes (see ``core.runtime.config.resolve_inbound_max_size``)."""
+    from core.runtime.config import resolve_inbound_max_size
 
-    raw = env.get("INBOUND_MAX_SIZE", "").strip()
-    if not raw:
-        return DEFAULT_MAX_SIZE
-    match = _SIZE.match(raw)
-    if not match or int(match.group(1)) < 1:
-        raise ConfigError("INBOUND_MAX_SIZE", f"{raw!r} is not a size; give bytes, or a number with K, M or G")
-    return int(match.group(1)) * _UNITS[(match.group(2) or "").lower()[:1]]
+    return resolve_inbound_max_size(env)
 
 
 def check_recipients(recipients: Iterable[str]) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -124,6 +125,22 @@ def resolve_shutdown_timeout(env: Mapping[str, str]) -> float:
     return seconds
 
 
+DEFAULT_INBOUND_MAX_SIZE = 50 * 1024 * 1024
+_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def resolve_inbound_max_size(env: Mapping[str, str]) -> int:
+    """``INBOUND_MAX_SIZE`` in bytes: a number, optionally with K, M or G (binary units)."""
+    raw = env.get("INBOUND_MAX_SIZE", "").strip()
+    if not raw:
+        return DEFAULT_INBOUND_MAX_SIZE
+    match = _SIZE.match(raw)
+    if not match or int(match.group(1)) < 1:
+        raise ConfigError("INBOUND_MAX_SIZE", f"{raw!r} is not a size; give bytes, or a number with K, M or G")
+    return int(match.group(1)) * _UNITS[(match.group(2) or "").lower()[:1]]
+
+
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 DATABASE_SCHEMES = ("postgres", "postgresql", "pgsql", "sqlite")
 
@@ -181,6 +198,9 @@ def resolve_config(
     check_redis_url(env)
     check_database_url(env)
     check_task_modules(env)
+    # Only intake reads it, but the worker usually shares the platform's environment:
+    # a typo is reported now rather than at the first delivery.
+    resolve_inbound_max_size(env)
     return WorkerConfig(
         queues=tuple(selected),
         concurrency=resolve_concurrency(concurrency, env),

@@ -116,3 +116,8 @@ def test_log_format_from_flag_or_variable():
     assert resolve().log_format == "text"
     assert resolve({"WORKER_LOG_FORMAT": "JSON"}).log_format == "json"
     assert resolve({"WORKER_LOG_FORMAT": "json"}, log_format="text").log_format == "text"
+
+
+def test_a_malformed_inbound_max_size_stops_the_worker_at_start():
+    with pytest.raises(ConfigError, match="INBOUND_MAX_SIZE: 'lots'"):
+        resolve({"INBOUND_MAX_SIZE": "lots"})
