@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models.functions import Lower
 
 from core.mda.parsing import ParsedMessage, parse_message
@@ -60,33 +60,31 @@ def _store_one(row: InboundMessage, mailbox: Mailbox, parsed: ParsedMessage) -> 
         )
     elif thread.last_message_at < received:
         Thread.objects.filter(pk=thread.pk).update(last_message_at=received)
-    try:
-        with transaction.atomic():  # a concurrent delivery of the same Message-ID loses here
-            message = Message.objects.create(
-                mailbox=mailbox,
-                thread=thread,
-                inbound=row,
-                message_id=parsed.message_id,
-                in_reply_to=parsed.in_reply_to,
-                references=parsed.references[:_MAX_REFERENCES],
-                subject=parsed.subject,
-                sender=parsed.sender,
-                to=parsed.to,
-                cc=parsed.cc,
-                date=parsed.date,
-                body_text=parsed.text,
-                snippet=parsed.snippet,
-                size=row.size,
-                attachments=[vars(a) for a in parsed.attachments],
-                raw=bytes(row.raw),
-            )
-    except IntegrityError:
-        return None
+    # A concurrent delivery of the same Message-ID to this mailbox fails the
+    # unique constraint; that attempt is retried and then finds it stored.
+    message = Message.objects.create(
+        mailbox=mailbox,
+        thread=thread,
+        inbound=row,
+        message_id=parsed.message_id,
+        in_reply_to=parsed.in_reply_to,
+        references=parsed.references[:_MAX_REFERENCES],
+        subject=parsed.subject,
+        sender=parsed.sender,
+        to=parsed.to,
+        cc=parsed.cc,
+        date=parsed.date,
+        body_text=parsed.text,
+        snippet=parsed.snippet,
+        size=row.size,
+        attachments=[vars(a) for a in parsed.attachments],
+        raw=bytes(row.raw),
+    )
     return message.pk
 
 
 def deliver(row: InboundMessage) -> Delivery:
-    """Parse and store; the row's status is the caller's business."""
+    """Parse and store; the caller runs it in the transaction that records the row's outcome."""
     result = Delivery()
     parsed = parse_message(bytes(row.raw))
     if not parsed.has_headers:
@@ -96,13 +94,12 @@ def deliver(row: InboundMessage) -> Delivery:
     if not mailboxes:
         result.failure = f"no such mailbox: {', '.join(result.missing)}"
         return result
-    with transaction.atomic():
-        for mailbox in mailboxes:
-            stored = _store_one(row, mailbox, parsed)
-            if stored is None:
-                result.duplicates.append(mailbox.address)
-            else:
-                result.stored.append(stored)
+    for mailbox in mailboxes:
+        stored = _store_one(row, mailbox, parsed)
+        if stored is None:
+            result.duplicates.append(mailbox.address)
+        else:
+            result.stored.append(stored)
     if result.stored:
         ids = list(result.stored)
         transaction.on_commit(lambda: messages_stored(ids))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db import transaction
 from django.utils import timezone
 from dramatiq.middleware import CurrentMessage
 
@@ -48,7 +49,16 @@ def process_inbound_message(inbound_id: int, claimant: str) -> str:
         _log(logging.DEBUG, "inbound_skipped", inbound_id, "is done or being processed elsewhere")
         return "skipped"
     try:
-        result = deliver(row)
+        # The messages and the row's outcome commit together: a crash leaves
+        # neither, and the redelivered message starts again.
+        with transaction.atomic():
+            result = deliver(row)
+            if result.failure:
+                status, note = Status.FAILED, result.failure
+            else:
+                status = Status.DELIVERED
+                note = f"no such mailbox: {', '.join(result.missing)}" if result.missing else ""
+            inbound_state.finish(row, status, note, timezone.now())
     except Exception as error:  # noqa: BLE001 - the row keeps the reason and the sweep retries it
         status = inbound_state.give_back(row, f"{type(error).__name__}: {error}", timezone.now())
         _log(
@@ -59,12 +69,9 @@ def process_inbound_message(inbound_id: int, claimant: str) -> str:
             attempts=row.attempts,
         )
         return status
-    if result.failure:
-        inbound_state.finish(row, Status.FAILED, result.failure, timezone.now())
-        _log(logging.WARNING, "inbound_failed", inbound_id, result.failure)
-        return Status.FAILED
-    note = f"no such mailbox: {', '.join(result.missing)}" if result.missing else ""
-    inbound_state.finish(row, Status.DELIVERED, note, timezone.now())
+    if status == Status.FAILED:
+        _log(logging.WARNING, "inbound_failed", inbound_id, note)
+        return status
     _log(
         logging.INFO,
         "inbound_delivered",

@@ -46,6 +46,9 @@ class QueuePrefetch(Middleware):
         #: Messages being processed right now, by queue.
         self.running: Counter[str] = Counter()
         self._lock = threading.Lock()
+        #: Acks so far, and a condition consumers at their limit wait on.
+        self.acks = 0
+        self._acked = threading.Condition()
 
     def before_worker_boot(self, broker: Broker, worker: Worker) -> None:
         self.threads = worker.worker_threads
@@ -63,6 +66,18 @@ class QueuePrefetch(Middleware):
             self.running[message.queue_name] -= 1
 
     after_skip_message = after_process_message
+
+    def after_ack(self, broker: Broker, message: MessageProxy) -> None:
+        with self._acked:
+            self.acks += 1
+            self._acked.notify_all()
+
+    after_nack = after_ack
+
+    def wait_for_ack(self, seen: int, timeout: float) -> None:
+        """Until an ack after the ``seen``-th frees room, or ``timeout`` seconds."""
+        with self._acked:
+            self._acked.wait_for(lambda: self.acks != seen, timeout)
 
     def register(self, consumer: FairConsumer) -> None:
         self.consumers = [c for c in self.consumers if c.queue_name != consumer.queue_name]

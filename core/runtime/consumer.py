@@ -41,6 +41,17 @@ class FairConsumer(_RedisConsumer):
     def prefetch(self, value: int) -> None:
         pass  # the policy decides
 
+    def __next__(self):
+        # At its limit, Dramatiq's consumer sleeps with a growing back-off (up to
+        # the poll timeout) before it looks again, while a thread that finished
+        # meanwhile sits idle.  Here it wakes at the next ack instead.
+        if not self.message_cache:
+            seen = self.policy.acks
+            if self.outstanding_message_count >= self.prefetch:
+                self.policy.wait_for_ack(seen, self.timeout / 1000)
+                return None
+        return super().__next__()
+
     def requeue(self, messages: Iterable) -> None:
         message_ids = [m.options["redis_message_id"] for m in messages]
         if not message_ids:

@@ -39,6 +39,7 @@ def run_worker(*args, env=None, timeout=30):
         ([], {"DATABASE_URL": "mysql://root@localhost/mail"}, "DATABASE_URL: only PostgreSQL"),
         ([], {"REDIS_URL": "http://localhost:6379"}, "REDIS_URL: must start with redis://"),
         ([], {"WORKER_TASK_MODULES": "core.typo_tasks"}, "WORKER_TASK_MODULES: no module named 'core.typo_tasks'"),
+        ([], {"INBOUND_MAX_SIZE": "huge"}, "INBOUND_MAX_SIZE: 'huge' is not a size"),
     ],
 )
 def test_bad_input_exits_2_with_a_message_naming_it(args, env, expected):
@@ -65,6 +66,15 @@ def test_unreachable_redis_is_one_line_with_the_password_masked():
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: cannot reach Redis at redis://:***@127.0.0.1:1/0")
     assert "hunter2" not in result.stderr
+
+
+def test_unreachable_database_is_one_line_without_the_password(services):
+    result = run_worker(env={"DATABASE_URL": "postgresql://mail:hunter2@127.0.0.1:9/mail"})
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: cannot prepare the database at postgresql://127.0.0.1:9/mail: "), result.stderr
+    assert "hunter2" not in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_log_level_is_accepted_in_any_case_and_reaches_the_processes(broker):
