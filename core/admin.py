@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils import timezone
 
 from core.models import InboundMessage, Mailbox, Message, Thread
 
@@ -35,3 +36,15 @@ class InboundMessageAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     exclude = ("raw",)
     readonly_fields = ("recipients", "size", "attempts", "claimed_by", "received_at", "updated_at")
+    actions = ["process_again"]
+
+    @admin.action(description="Process again (e.g. after creating the missing mailbox)")
+    def process_again(self, request, queryset) -> None:
+        from core.mda.inbound import enqueue_processing
+
+        rows = list(queryset.exclude(status=InboundMessage.Status.DELIVERED).values_list("pk", flat=True))
+        InboundMessage.objects.filter(pk__in=rows).update(
+            status=InboundMessage.Status.PENDING, attempts=0, claimed_by="", next_attempt_at=timezone.now()
+        )
+        enqueued = sum(enqueue_processing(pk) for pk in rows)
+        self.message_user(request, f"{enqueued} of {len(rows)} message(s) queued for processing again")
