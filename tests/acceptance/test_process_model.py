@@ -112,11 +112,3 @@ def test_after_kill_9_of_the_whole_worker_a_new_worker_runs_the_task_within_30s(
     release(broker, "orphan")
     wait_for_tokens(broker, "done", {"orphan"})
     assert second.process.poll() is None
-
-
-def test_the_scheduler_runs_by_default_and_not_with_disable_scheduler(broker, workers):
-    with_scheduler = workers("-c", "1")
-    with_scheduler.wait_for_output("scheduler running")
-    without = workers("-c", "1", "--disable-scheduler")
-    without.wait_ready(1)
-    assert "scheduler" not in without.output().replace("--disable-scheduler", "").replace("scheduler off", "")
