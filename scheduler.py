@@ -25,7 +25,7 @@ def main() -> int:
     from core.runtime.config import ConfigError, resolve_schedule
     from core.runtime.scheduling import build_scheduler, first_run
     from core.runtime.tick_claim import TickClaimer
-    from core.schedule import describe_every
+    from core.schedule import SCHEDULE, EnvInterval, describe_every
 
     try:
         jobs = resolve_schedule(os.environ)
@@ -35,6 +35,10 @@ def main() -> int:
     # Its routine INFO lines ("Running job ...") would repeat every tick; ours say more.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
     now = time.time()
+    names = {job.name for job in jobs}
+    for job in SCHEDULE:
+        if job.name not in names and isinstance(job.every, EnvInterval):
+            logger.info("%s is off: %s=0", job.name, job.every.variable)
     for job in jobs:
         logger.info(
             "scheduled %s: %s on %s, first at %s",
