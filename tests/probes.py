@@ -69,3 +69,9 @@ def _management_probe(token: str, block: bool = False) -> None:
 
 _management_probe.__name__ = "probe_management"
 PROBES["management"] = actor(_management_probe, queue_name="management", actor_name="probe_management")
+
+
+@actor
+def tick_probe(tick: int) -> None:
+    """Enqueued by the test-only scheduled job of ``tests.scheduled_jobs``: reports the tick it serves."""
+    _report("ticks", str(tick), "default")

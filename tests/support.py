@@ -13,6 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import redis
+
+from core.runtime.embedded_redis import redis_server_binary
 from tests import probes
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -92,6 +95,9 @@ class RunningWorker:
     def worker_children(self) -> list[int]:
         return [p for p in child_pids(self.pid) if "worker_process" in _cmdline(p)]
 
+    def scheduler_children(self) -> list[int]:
+        return [p for p in child_pids(self.pid) if "scheduler.py" in _cmdline(p)]
+
     def signal(self, sig: int) -> None:
         self.process.send_signal(sig)
 
@@ -137,3 +143,42 @@ def release(broker, token: str) -> None:
 
 def queue_length(broker, queue: str) -> int:
     return broker.client.llen(f"{broker.namespace}:{queue}")
+
+
+class PrivateRedis:
+    """A redis-server of this test's own, so it can be stopped without harming anyone."""
+
+    def __init__(self, tmp_path) -> None:
+        self.port = free_port()
+        self.dir = tmp_path
+        self.process = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                str(redis_server_binary()),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port)
+        wait_until(lambda: _pings(client), 10, what="private redis to start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+def _pings(client) -> bool:
+    try:
+        return client.ping()
+    except redis.ConnectionError:
+        return False

@@ -8,17 +8,19 @@ silently replaced by a default.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import logging
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 import dj_database_url
 
 from core.queues import parse_queue_list, resolve_queues
+from core.schedule import MAX_INTERVAL, SCHEDULE, EnvInterval, ScheduledJob
 
 #: Enough to overlap the waits of mail tasks (SMTP, IMAP, database) in one
 #: process while CPU-bound parsing scales with processes; see the README.
@@ -47,6 +49,8 @@ class WorkerConfig:
     shutdown_timeout: float
     log_format: str = "text"
     metrics_port: int = DEFAULT_METRICS_PORT
+    #: The jobs the scheduler fires, intervals resolved; a job set to 0 is left out.
+    schedule: tuple[ScheduledJob, ...] = ()
 
 
 def _positive_int(value: str, source: str) -> int:
@@ -179,6 +183,67 @@ def check_task_modules(env: Mapping[str, str]) -> None:
         raise ConfigError("WORKER_TASK_MODULES", f"no module named {', '.join(repr(m) for m in missing)}")
 
 
+def resolve_interval(every: int | EnvInterval, env: Mapping[str, str]) -> int:
+    """A job's interval in seconds; 0 (off) only from a variable."""
+    if isinstance(every, int):
+        return every
+    raw = env.get(every.variable, "").strip()
+    if not raw:
+        return every.default
+    try:
+        seconds = int(raw)
+    except ValueError:
+        raise ConfigError(every.variable, f"{raw!r} is not a whole number of seconds (0 turns the job off)") from None
+    if not 0 <= seconds <= MAX_INTERVAL:
+        raise ConfigError(every.variable, f"{raw!r} must be 0 (off) to {MAX_INTERVAL} seconds")
+    return seconds
+
+
+SCHEDULE_EXTRA = "WORKER_SCHEDULE_EXTRA"
+
+
+def _import_extra(module_name: str) -> object:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name and (module_name == error.name or module_name.startswith(error.name + ".")):
+            raise ConfigError(SCHEDULE_EXTRA, f"no module named {module_name!r}") from None
+        raise ConfigError(SCHEDULE_EXTRA, f"importing {module_name!r} failed: {error}") from None
+    except Exception as error:  # noqa: BLE001 - whatever the module raises, say so in one line
+        raise ConfigError(
+            SCHEDULE_EXTRA, f"importing {module_name!r} failed: {type(error).__name__}: {error}"
+        ) from None
+
+
+def load_extra_jobs(env: Mapping[str, str]) -> tuple[ScheduledJob, ...]:
+    """The jobs ``WORKER_SCHEDULE_EXTRA`` (``module:attribute``) names, after the built-in schedule."""
+    raw = env.get(SCHEDULE_EXTRA, "").strip()
+    if not raw:
+        return ()
+    module_name, _, attribute = raw.partition(":")
+    if not module_name or not attribute:
+        raise ConfigError(SCHEDULE_EXTRA, f"{raw!r} is not module:attribute (e.g. myproject.schedule:JOBS)")
+    module = _import_extra(module_name)
+    if not hasattr(module, attribute):
+        raise ConfigError(SCHEDULE_EXTRA, f"module {module_name!r} has no attribute {attribute!r}")
+    value = getattr(module, attribute)
+    jobs = tuple(value) if isinstance(value, list | tuple) else ()
+    if not jobs or not all(isinstance(job, ScheduledJob) for job in jobs):
+        raise ConfigError(SCHEDULE_EXTRA, f"{raw} is not a non-empty list or tuple of core.schedule.ScheduledJob")
+    return jobs
+
+
+def resolve_schedule(env: Mapping[str, str]) -> tuple[ScheduledJob, ...]:
+    jobs = (*SCHEDULE, *load_extra_jobs(env))
+    seen: set[str] = set()
+    for job in jobs:
+        if job.name in seen:
+            raise ConfigError(SCHEDULE_EXTRA, f"a job named {job.name!r} is already in the schedule")
+        seen.add(job.name)
+    resolved = ((job, resolve_interval(job.every, env)) for job in jobs)
+    return tuple(replace(job, every=seconds) for job, seconds in resolved if seconds)
+
+
 def resolve_config(
     *,
     queues: str | None,
@@ -210,6 +275,7 @@ def resolve_config(
         shutdown_timeout=resolve_shutdown_timeout(env),
         log_format=resolve_log_format(log_format, env),
         metrics_port=resolve_metrics_port(env),
+        schedule=resolve_schedule(env),
     )
 
 

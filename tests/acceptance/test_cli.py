@@ -40,6 +40,9 @@ def run_worker(*args, env=None, timeout=30):
         ([], {"REDIS_URL": "http://localhost:6379"}, "REDIS_URL: must start with redis://"),
         ([], {"WORKER_TASK_MODULES": "core.typo_tasks"}, "WORKER_TASK_MODULES: no module named 'core.typo_tasks'"),
         ([], {"INBOUND_MAX_SIZE": "huge"}, "INBOUND_MAX_SIZE: 'huge' is not a size"),
+        ([], {"SELFCHECK_INTERVAL": "hourly"}, "SELFCHECK_INTERVAL: 'hourly' is not a whole number of seconds"),
+        ([], {"SELFCHECK_INTERVAL": "-60"}, "SELFCHECK_INTERVAL: '-60' must be 0 (off) to"),
+        ([], {"WORKER_SCHEDULE_EXTRA": "core.typo:JOBS"}, "WORKER_SCHEDULE_EXTRA: no module named 'core.typo'"),
     ],
 )
 def test_bad_input_exits_2_with_a_message_naming_it(args, env, expected):

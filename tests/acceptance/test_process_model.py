@@ -52,7 +52,9 @@ def test_sigterm_during_a_task_lets_it_finish_and_exits_0(broker, workers):
 
     assert worker.wait(timeout=30) == 0
     assert tokens(broker, "done") == ["in-flight"]
-    assert queue_length(broker, "outbound") == 0
+    # Acked, not put back (the scheduler, on here, may have queued its own jobs).
+    waiting = broker.client.hvals(f"{broker.namespace}:outbound.msgs")
+    assert not [m for m in waiting if b"in-flight" in m]
 
 
 def test_sigterm_puts_prefetched_messages_back_at_the_head_of_their_queue(broker, workers):
@@ -112,11 +114,3 @@ def test_after_kill_9_of_the_whole_worker_a_new_worker_runs_the_task_within_30s(
     release(broker, "orphan")
     wait_for_tokens(broker, "done", {"orphan"})
     assert second.process.poll() is None
-
-
-def test_the_scheduler_runs_by_default_and_not_with_disable_scheduler(broker, workers):
-    with_scheduler = workers("-c", "1")
-    with_scheduler.wait_for_output("scheduler running")
-    without = workers("-c", "1", "--disable-scheduler")
-    without.wait_ready(1)
-    assert "scheduler" not in without.output().replace("--disable-scheduler", "").replace("scheduler off", "")

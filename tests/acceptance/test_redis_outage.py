@@ -1,55 +1,14 @@
 """Redis lost while the worker runs: it waits, then resumes, and keeps its processes."""
 
-import subprocess
 import time
 
 import pytest
 import redis
 
 from broker import WorkerBroker
-from core.runtime.embedded_redis import redis_server_binary
 from tests import probes
 from tests.probes import PROBES
-from tests.support import RunningWorker, free_port, wait_until
-
-
-class PrivateRedis:
-    """A redis-server of this test's own, so it can be stopped without harming anyone."""
-
-    def __init__(self, tmp_path) -> None:
-        self.port = free_port()
-        self.dir = tmp_path
-        self.process = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                str(redis_server_binary()),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--dir",
-                str(self.dir),
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port)
-        wait_until(lambda: _pings(client), 10, what="private redis to start")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-
-
-def _pings(client) -> bool:
-    try:
-        return client.ping()
-    except redis.ConnectionError:
-        return False
+from tests.support import PrivateRedis, RunningWorker, wait_until
 
 
 @pytest.fixture

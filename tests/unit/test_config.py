@@ -71,6 +71,15 @@ def test_an_empty_variable_counts_as_unset():
         ({}, {"WORKER_TASK_MODULES": "core.no_such_tasks"}, "WORKER_TASK_MODULES"),
         ({}, {"WORKER_TASK_MODULES": "nowhere.at.all"}, "WORKER_TASK_MODULES"),
         ({"exclude": "reindx"}, {}, "--exclude"),
+        ({}, {"SELFCHECK_INTERVAL": "hourly"}, "SELFCHECK_INTERVAL"),
+        ({}, {"SELFCHECK_INTERVAL": "-60"}, "SELFCHECK_INTERVAL"),
+        ({}, {"SELFCHECK_INTERVAL": "1.5"}, "SELFCHECK_INTERVAL"),
+        ({}, {"SELFCHECK_INTERVAL": "99999999999"}, "SELFCHECK_INTERVAL"),
+        ({}, {"WORKER_SCHEDULE_EXTRA": "tests.scheduled_jobs"}, "WORKER_SCHEDULE_EXTRA"),
+        ({}, {"WORKER_SCHEDULE_EXTRA": "tests.no_such_jobs:JOBS"}, "WORKER_SCHEDULE_EXTRA"),
+        ({}, {"WORKER_SCHEDULE_EXTRA": "tests.scheduled_jobs:NO_SUCH"}, "WORKER_SCHEDULE_EXTRA"),
+        ({}, {"WORKER_SCHEDULE_EXTRA": "tests.scheduled_jobs:SETTING"}, "WORKER_SCHEDULE_EXTRA"),
+        ({}, {"WORKER_SCHEDULE_EXTRA": "core.schedule:SCHEDULE"}, "WORKER_SCHEDULE_EXTRA"),
     ],
 )
 def test_a_bad_value_is_rejected_naming_its_option_or_variable(options, env, source):
@@ -121,3 +130,30 @@ def test_log_format_from_flag_or_variable():
 def test_a_malformed_inbound_max_size_stops_the_worker_at_start():
     with pytest.raises(ConfigError, match="INBOUND_MAX_SIZE: 'lots'"):
         resolve({"INBOUND_MAX_SIZE": "lots"})
+
+
+def test_the_schedule_has_the_seed_jobs_with_a_selfcheck_every_600_seconds_by_default():
+    schedule = {job.name: job.interval for job in resolve().schedule}
+    assert schedule == {"retry_pending_messages": 300, "system_selfcheck": 600, "process_inbound_queue": 300}
+
+
+def test_selfcheck_interval_sets_the_selfcheck_and_0_turns_it_off():
+    assert {job.name: job.interval for job in resolve({"SELFCHECK_INTERVAL": "60"}).schedule}["system_selfcheck"] == 60
+    names = [job.name for job in resolve({"SELFCHECK_INTERVAL": "0"}).schedule]
+    assert names == ["retry_pending_messages", "process_inbound_queue"]
+
+
+def test_worker_schedule_extra_adds_its_jobs_after_the_seed_jobs():
+    schedule = resolve({"WORKER_SCHEDULE_EXTRA": "tests.scheduled_jobs:EVERY_SECOND"}).schedule
+    assert [job.name for job in schedule][-1] == "tick_probe"
+    assert schedule[-1].interval == 1
+
+
+def test_a_schedule_extra_module_that_fails_to_import_is_named_in_one_line(tmp_path, monkeypatch):
+    (tmp_path / "broken_jobs.py").write_text("import no_such_dependency\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError) as error:
+        resolve({"WORKER_SCHEDULE_EXTRA": "broken_jobs:JOBS"})
+    assert str(error.value) == (
+        "WORKER_SCHEDULE_EXTRA: importing 'broken_jobs' failed: No module named 'no_such_dependency'"
+    )

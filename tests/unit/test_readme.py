@@ -1,8 +1,9 @@
-"""The README's tables are the topology's, and its test command is the one CI runs."""
+"""The README's tables are the topology's and the schedule's, and its test command is the one CI runs."""
 
 import re
 
 from core.queues import queue_table, routing_table
+from core.schedule import schedule_table
 from tests.support import PROJECT_DIR
 
 README = (PROJECT_DIR / "README.md").read_text()
@@ -20,6 +21,10 @@ def test_the_readme_queue_table_is_the_topology():
 
 def test_the_readme_routing_table_is_the_topology():
     assert section("routing-table") == routing_table()
+
+
+def test_the_readme_schedule_table_is_the_schedule():
+    assert section("schedule-table") == schedule_table()
 
 
 def test_ci_runs_the_readme_test_command():
