@@ -90,6 +90,16 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         actor_name="process_inbound_queue",
         queue="inbound",
     ),
+    # Not in the seed: Dramatiq's random maintenance used to expire dead
+    # letters, and we switched it off (see core/maintenance_tasks.py).
+    ScheduledJob(
+        "purge_dead_letters",
+        "Purge dead letters older than 7 days",
+        every=3600,
+        module="core.maintenance_tasks",
+        actor_name="purge_dead_letters",
+        queue="management",
+    ),
 )
 
 

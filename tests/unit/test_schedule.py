@@ -129,18 +129,20 @@ def declared_actor(job: ScheduledJob):
 
 @pytest.mark.parametrize("job", [*SCHEDULE, *EVERY_SECOND], ids=lambda job: job.name)
 def test_each_job_targets_the_queue_its_actor_is_routed_to(job):
-    assert job.queue == route_module(job.module)
     actor = declared_actor(job)
-    if actor is not None:
+    if actor is None:  # its module has not landed yet: the routing rule decides
+        assert job.queue == route_module(job.module)
+    else:  # management tasks name their queue; the declared actor is the truth
         assert actor.fn.__module__ == job.module
         assert actor.queue_name == job.queue
 
 
-def test_the_seed_jobs_are_scheduled_as_the_issue_says():
+def test_the_seed_jobs_and_the_dead_letter_purge_are_scheduled():
     assert [(j.description, j.every if isinstance(j.every, int) else j.every.variable, j.queue) for j in SCHEDULE] == [
         ("Retry pending messages", 300, "outbound"),
         ("System selfcheck", "SELFCHECK_INTERVAL", "outbound"),
         ("Process inbound queue", 300, "inbound"),
+        ("Purge dead letters older than 7 days", 3600, "management"),
     ]
     assert len({job.name for job in SCHEDULE}) == len(SCHEDULE)
 
