@@ -90,17 +90,16 @@ def build_middleware() -> list:
     ]
 
 
-def worker_middleware(metrics: bool) -> list:
-    """What worker processes add to it: Dramatiq's Prometheus metrics.
+def worker_middleware(metrics_directory: str | None) -> list:
+    """What worker processes add to it: the Prometheus task metrics, when on.
 
-    Only there, because the Prometheus middleware creates its metrics at
-    process boot, which producers never go through.
+    Only there: the metrics are created at process boot, which producers never go through.
     """
-    if not metrics:
+    if metrics_directory is None:
         return []
-    from dramatiq.middleware.prometheus import Prometheus
+    from core.middleware.task_metrics import TaskMetrics
 
-    return [Prometheus()]
+    return [TaskMetrics(metrics_directory)]
 
 
 class WorkerBroker(RedisBroker):

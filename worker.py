@@ -116,8 +116,6 @@ def start_metrics(config, broker):
     from core.runtime.metrics import metrics_dir, serve_metrics
 
     directory = metrics_dir(broker.data_dir(), os.getpid())
-    # Read by Dramatiq's Prometheus middleware when the worker processes import it.
-    os.environ["dramatiq_prom_db"] = str(directory)  # noqa: SIM112 - the name Dramatiq reads
     host = os.environ.get("WORKER_METRICS_HOST") or "127.0.0.1"
     try:
         serve_metrics(host, config.metrics_port, broker.broker.client, broker.broker.namespace, directory)

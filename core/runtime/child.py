@@ -26,7 +26,8 @@ class ChildSpec:
     loglevel: str
     shutdown_timeout: float
     log_format: str = "text"
-    metrics: bool = False
+    #: Where worker processes write their Prometheus metrics; None when metrics are off.
+    metrics_dir: str | None = None
 
     @property
     def label(self) -> str:

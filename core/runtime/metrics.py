@@ -1,7 +1,8 @@
 """The metrics endpoint: every worker process's figures, and the queues' own.
 
-Dramatiq's Prometheus middleware (off by default since Dramatiq 2.0) runs
-in each worker process and writes to a shared multiprocess directory; the
+The task metrics middleware (``core.middleware.task_metrics``: Dramatiq's
+Prometheus metrics, batched) runs in each worker process and writes to a
+shared multiprocess directory; the
 supervisor serves the sum of them on ``WORKER_METRICS_PORT``, together with
 what Dramatiq lacks: each queue's depth, delayed and dead-lettered counts
 and the age of its oldest waiting message, read from Redis at each scrape,

@@ -98,7 +98,7 @@ class Supervisor:
             loglevel=self.config.loglevel,
             shutdown_timeout=self.config.shutdown_timeout,
             log_format=self.config.log_format,
-            metrics=self.config.metrics_port != 0,
+            metrics_dir=str(self.metrics_directory) if self.metrics_directory else None,
         )
         specs = [replace(base, slot=i + 1) for i in range(self.config.concurrency)]
         if self.config.scheduler:

@@ -25,7 +25,7 @@ def main() -> int:
     from core.tasks import import_task_modules
 
     broker.broker_id = spec.worker_id
-    for middleware in worker_middleware(spec.metrics):
+    for middleware in worker_middleware(spec.metrics_dir):
         broker.add_middleware(middleware)
     broker.emit_after("process_boot")
     modules = import_task_modules()

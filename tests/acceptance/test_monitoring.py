@@ -62,7 +62,12 @@ def test_metrics_show_per_queue_counts_and_depth_after_real_processing(broker, w
     wait_until(lambda: broker.client.zcard(f"{broker.namespace}:outbound.XQ") == 1, 10, what="the dead letter")
     time.sleep(1.1)  # so the oldest reindex message is at least a second old
 
-    text = get(f"http://127.0.0.1:{port}/metrics")
+    # Task metrics reach the shared files within a second (core/middleware/task_metrics.py).
+    def scrape_with_task_metrics():
+        text = get(f"http://127.0.0.1:{port}/metrics")
+        return text if "dramatiq_message_rejects_total{" in text else None
+
+    text = wait_until(scrape_with_task_metrics, 5, interval=0.2, what="the task metrics")
 
     assert 'dramatiq_messages_total{actor_name="probe_inbound",queue_name="inbound"} 3.0' in text
     assert 'dramatiq_message_errors_total{actor_name="probe_outbound",queue_name="outbound"} 1.0' in text
