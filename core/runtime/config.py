@@ -181,6 +181,9 @@ def resolve_config(
     check_redis_url(env)
     check_database_url(env)
     check_task_modules(env)
+    from core.mda.outbound_settings import check_outbound_settings  # it imports ConfigError from here
+
+    check_outbound_settings(env)
     return WorkerConfig(
         queues=tuple(selected),
         concurrency=resolve_concurrency(concurrency, env),

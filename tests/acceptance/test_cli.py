@@ -39,6 +39,8 @@ def run_worker(*args, env=None, timeout=30):
         ([], {"DATABASE_URL": "mysql://root@localhost/mail"}, "DATABASE_URL: only PostgreSQL"),
         ([], {"REDIS_URL": "http://localhost:6379"}, "REDIS_URL: must start with redis://"),
         ([], {"WORKER_TASK_MODULES": "core.typo_tasks"}, "WORKER_TASK_MODULES: no module named 'core.typo_tasks'"),
+        ([], {"SMTP_SECURITY": "ssl"}, "SMTP_SECURITY: 'ssl' is not one of none, starttls, tls"),
+        ([], {"SELFCHECK_TIMEOUT": "1h"}, "SELFCHECK_TIMEOUT: '1h' is not a number of seconds"),
     ],
 )
 def test_bad_input_exits_2_with_a_message_naming_it(args, env, expected):
