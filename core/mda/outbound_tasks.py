@@ -17,7 +17,7 @@ from core.mda.mail_metrics import count_recipients
 from core.mda.outbound import enqueue_sending
 from core.mda.outbound_settings import SmtpSettings, selfcheck_address, selfcheck_timeout, smtp_settings
 from core.mda.selfcheck import run_selfcheck
-from core.mda.smtp_client import relay
+from core.mda.smtp_client import Reply, relay
 from core.tasks import actor
 
 logger = logging.getLogger("worker.outbound")
@@ -64,7 +64,12 @@ def send_message(outbound_id: int, claimant: str, now: datetime, settings: SmtpS
         recipients = outbound_state.due_recipients(message, now)
         if not recipients:
             return {}
-        replies = relay(settings, message.sender, [r.address for r in recipients], bytes(message.raw))
+        addresses = [r.address for r in recipients]
+        try:
+            replies = relay(settings, message.sender, addresses, bytes(message.raw))
+        except Exception as error:  # noqa: BLE001 - a bug must not keep it out of the schedule (or the 2-day limit)
+            logger.exception("outbound message %s: unexpected error while sending", outbound_id)
+            replies = dict.fromkeys(addresses, Reply(None, f"unexpected error: {type(error).__name__}: {error}"))
         counts = outbound_state.record(message, recipients, replies, now)
     finally:
         outbound_state.release(message)
