@@ -48,7 +48,11 @@ def send_or_leave_for_sweep(target: dramatiq.Actor, row_id: int, what: str, logg
     except Exception as error:  # noqa: BLE001 - redis and dramatiq raise several kinds; the row is safe
         action = f"{what.replace(' ', '_')}_enqueue_failed"
         logger.warning(
-            "broker unreachable, %s %s waits for the sweep: %s", what, row_id, error, extra={"action": action}
+            "broker unreachable, %s %s waits for the sweep: %s",
+            what,
+            row_id,
+            error,
+            extra={"action": action, "row_id": row_id},
         )
         return False
     return True
