@@ -5,7 +5,15 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils import timezone
 
-from core.models import InboundMessage, Mailbox, Message, Thread
+from core.models import (
+    InboundMessage,
+    Mailbox,
+    Message,
+    OutboundMessage,
+    OutboundRecipient,
+    SelfcheckResult,
+    Thread,
+)
 
 
 @admin.register(Mailbox)
@@ -48,3 +56,33 @@ class InboundMessageAdmin(admin.ModelAdmin):
         )
         enqueued = sum(enqueue_processing(pk) for pk in rows)
         self.message_user(request, f"{enqueued} of {len(rows)} message(s) queued for processing again")
+
+
+class OutboundRecipientInline(admin.TabularInline):
+    model = OutboundRecipient
+    extra = 0
+    can_delete = False
+    readonly_fields = ("address", "status", "attempts", "next_attempt_at", "last_reply", "sent_at")
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(admin.ModelAdmin):
+    list_display = ("id", "subject", "sender", "size", "created_at")
+    search_fields = ("subject", "sender", "message_id", "recipients__address")
+    exclude = ("raw",)
+    readonly_fields = ("sender", "message_id", "size", "claimed_by", "claimed_until", "next_sweep_at", "created_at")
+    inlines = [OutboundRecipientInline]
+
+
+@admin.register(OutboundRecipient)
+class OutboundRecipientAdmin(admin.ModelAdmin):
+    list_display = ("address", "message", "status", "attempts", "next_attempt_at", "last_reply")
+    list_filter = ("status",)
+    search_fields = ("address",)
+    readonly_fields = ("message", "address", "attempts", "last_reply", "sent_at", "updated_at")
+
+
+@admin.register(SelfcheckResult)
+class SelfcheckResultAdmin(admin.ModelAdmin):
+    list_display = ("started_at", "success", "failed_leg", "send_seconds", "round_trip_seconds", "error")
+    list_filter = ("success", "failed_leg")

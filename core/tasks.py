@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -35,6 +36,26 @@ def actor(fn: F | None = None, **options: Any):
     if fn is None:
         return lambda f: dramatiq.actor(f, broker=broker, **options)
     return dramatiq.actor(fn, broker=broker, **options)
+
+
+def send_or_leave_for_sweep(target: dramatiq.Actor, row_id: int, what: str, logger: logging.Logger) -> bool:
+    """Enqueue ``target(row_id)`` for a stored row; False, logged, if the broker is down.
+
+    The row is committed already, so nothing is lost: the sweep enqueues it later.
+    """
+    try:
+        target.send(row_id)
+    except Exception as error:  # noqa: BLE001 - redis and dramatiq raise several kinds; the row is safe
+        action = f"{what.replace(' ', '_')}_enqueue_failed"
+        logger.warning(
+            "broker unreachable, %s %s waits for the sweep: %s",
+            what,
+            row_id,
+            error,
+            extra={"action": action, "row_id": row_id},
+        )
+        return False
+    return True
 
 
 def extra_task_modules() -> list[str]:

@@ -117,3 +117,13 @@ def _empty_tables() -> None:
     for model in reversed(list(apps.get_app_config("core").get_models())):
         model.objects.all().delete()
     connection.close()
+
+
+@pytest.fixture
+def smtp_server():
+    """A scripted SMTP server on 127.0.0.1 (see tests/smtp_servers.py), stopped after the test."""
+    from tests.smtp_servers import RunningSmtp, ScriptedSmtp
+
+    server = RunningSmtp(ScriptedSmtp())
+    yield server
+    server.stop()

@@ -74,15 +74,6 @@ def receive(raw: bytes, recipients: Iterable[str], *, limit: int | None = None) 
 def enqueue_processing(inbound_id: int) -> bool:
     """Ask a worker to process the row; False (and the row waits for the sweep) if the broker is down."""
     from core.mda.inbound_tasks import process_inbound
+    from core.tasks import send_or_leave_for_sweep
 
-    try:
-        process_inbound.send(inbound_id)
-    except Exception as error:  # noqa: BLE001 - redis and dramatiq raise several kinds; the row is safe
-        logger.warning(
-            "broker unreachable, inbound message %s waits for the sweep: %s",
-            inbound_id,
-            error,
-            extra={"action": "inbound_enqueue_failed", "inbound_id": inbound_id},
-        )
-        return False
-    return True
+    return send_or_leave_for_sweep(process_inbound, inbound_id, "inbound message", logger)

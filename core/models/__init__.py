@@ -2,5 +2,14 @@
 
 from core.models.inbound import InboundMessage
 from core.models.mail import Mailbox, Message, Thread
+from core.models.outbound import OutboundMessage, OutboundRecipient, SelfcheckResult
 
-__all__ = ["InboundMessage", "Mailbox", "Message", "Thread"]
+__all__ = [
+    "InboundMessage",
+    "Mailbox",
+    "Message",
+    "OutboundMessage",
+    "OutboundRecipient",
+    "SelfcheckResult",
+    "Thread",
+]

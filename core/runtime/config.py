@@ -266,6 +266,9 @@ def resolve_config(
     # Only intake reads it, but the worker usually shares the platform's environment:
     # a typo is reported now rather than at the first delivery.
     resolve_inbound_max_size(env)
+    from core.mda.outbound_settings import check_outbound_settings  # it imports ConfigError from here
+
+    check_outbound_settings(env)
     return WorkerConfig(
         queues=tuple(selected),
         concurrency=resolve_concurrency(concurrency, env),

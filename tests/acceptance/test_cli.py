@@ -43,6 +43,8 @@ def run_worker(*args, env=None, timeout=30):
         ([], {"SELFCHECK_INTERVAL": "hourly"}, "SELFCHECK_INTERVAL: 'hourly' is not a whole number of seconds"),
         ([], {"SELFCHECK_INTERVAL": "-60"}, "SELFCHECK_INTERVAL: '-60' must be 0 (off) to"),
         ([], {"WORKER_SCHEDULE_EXTRA": "core.typo:JOBS"}, "WORKER_SCHEDULE_EXTRA: no module named 'core.typo'"),
+        ([], {"SMTP_SECURITY": "ssl"}, "SMTP_SECURITY: 'ssl' is not one of none, starttls, tls"),
+        ([], {"SELFCHECK_TIMEOUT": "1h"}, "SELFCHECK_TIMEOUT: '1h' is not a number of seconds"),
     ],
 )
 def test_bad_input_exits_2_with_a_message_naming_it(args, env, expected):

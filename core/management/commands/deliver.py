@@ -14,7 +14,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-EX_USAGE, EX_DATAERR, EX_TEMPFAIL, EX_CONFIG = 64, 65, 75, 78
+from core.management.sysexits import EX_CONFIG, EX_DATAERR, EX_USAGE
 
 
 class Command(BaseCommand):
