@@ -48,8 +48,5 @@ class Command(BaseCommand):
         except IntakeError as error:
             raise CommandError(str(error), returncode=EX_DATAERR) from None
         except DatabaseError as error:
-            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise CommandError(
-                f"cannot store the message now, try again later: {reason}", returncode=EX_TEMPFAIL
-            ) from None
+            raise database_unavailable(error) from None
         self.stdout.write(f"stored inbound message {row.pk} for {', '.join(recipients)}")
