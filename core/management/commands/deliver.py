@@ -14,7 +14,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from core.management.sysexits import EX_CONFIG, EX_DATAERR, EX_USAGE
+from core.management.sysexits import EX_CONFIG, EX_DATAERR, EX_USAGE, database_unavailable
 
 
 class Command(BaseCommand):
