@@ -43,9 +43,11 @@ import django  # noqa: E402
 
 django.setup()
 
+import broker  # noqa: E402
 from core.mda.inbound import receive  # noqa: E402
 from core.mda.parsing import parse_message  # noqa: E402
 from core.models import InboundMessage, Mailbox, Message  # noqa: E402
+from core.runtime import embedded_redis  # noqa: E402
 from core.runtime.schema import migrate  # noqa: E402
 
 WORDS = ("mail", "lunch", "report", "meeting", "invoice", "budget", "project", "review", "draft", "schedule")
@@ -179,6 +181,8 @@ def main() -> None:
         os.killpg(worker.pid, 15)
         worker.wait(30)
         reset()
+        if broker.redis_url() is None:
+            embedded_redis.stop(broker.data_dir())
         shutil.rmtree(DATA_DIR, ignore_errors=True)
 
 

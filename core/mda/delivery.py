@@ -21,6 +21,8 @@ class Delivery:
     duplicates: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     failure: str = ""
+    parsed: ParsedMessage | None = None
+    mailboxes: list[Mailbox] = field(default_factory=list)
 
 
 def find_mailboxes(recipients: list[str]) -> tuple[list[Mailbox], list[str]]:
@@ -83,24 +85,31 @@ def _store_one(row: InboundMessage, mailbox: Mailbox, parsed: ParsedMessage) -> 
     return message.pk
 
 
-def deliver(row: InboundMessage) -> Delivery:
-    """Parse and store; the caller runs it in the transaction that records the row's outcome."""
+def prepare(row: InboundMessage) -> Delivery:
+    """Parse and find the mailboxes, outside any transaction.
+
+    On SQLite a transaction holds the database's one write lock: parsing
+    inside it kept every other worker process waiting.
+    """
     result = Delivery()
-    parsed = parse_message(bytes(row.raw))
-    if not parsed.has_headers:
+    result.parsed = parse_message(bytes(row.raw))
+    if not result.parsed.has_headers:
         result.failure = "not a mail message: no header could be read"
         return result
-    mailboxes, result.missing = find_mailboxes(row.recipients)
-    if not mailboxes:
+    result.mailboxes, result.missing = find_mailboxes(row.recipients)
+    if not result.mailboxes:
         result.failure = f"no such mailbox: {', '.join(result.missing)}"
-        return result
-    for mailbox in mailboxes:
-        stored = _store_one(row, mailbox, parsed)
-        if stored is None:
-            result.duplicates.append(mailbox.address)
-        else:
-            result.stored.append(stored)
-    if result.stored:
-        ids = list(result.stored)
-        transaction.on_commit(lambda: messages_stored(ids))
     return result
+
+
+def store(row: InboundMessage, delivery: Delivery) -> None:
+    """File the prepared message in each mailbox; the caller's transaction also records the outcome."""
+    for mailbox in delivery.mailboxes:
+        stored = _store_one(row, mailbox, delivery.parsed)
+        if stored is None:
+            delivery.duplicates.append(mailbox.address)
+        else:
+            delivery.stored.append(stored)
+    if delivery.stored:
+        ids = list(delivery.stored)
+        transaction.on_commit(lambda: messages_stored(ids))

@@ -9,7 +9,7 @@ from django.utils import timezone
 from dramatiq.middleware import CurrentMessage
 
 from core.mda import inbound_state
-from core.mda.delivery import deliver
+from core.mda.delivery import prepare, store
 from core.mda.inbound import enqueue_processing
 from core.tasks import actor
 
@@ -49,10 +49,12 @@ def process_inbound_message(inbound_id: int, claimant: str) -> str:
         _log(logging.DEBUG, "inbound_skipped", inbound_id, "is done or being processed elsewhere")
         return "skipped"
     try:
+        result = prepare(row)
         # The messages and the row's outcome commit together: a crash leaves
         # neither, and the redelivered message starts again.
         with transaction.atomic():
-            result = deliver(row)
+            if not result.failure:
+                store(row, result)
             if result.failure:
                 status, note = Status.FAILED, result.failure
             else:

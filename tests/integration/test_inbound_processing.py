@@ -132,7 +132,7 @@ def test_a_failing_attempt_goes_back_to_pending_with_a_backoff_then_fails_for_go
     def broken(row):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("core.mda.inbound_tasks.deliver", broken)
+    monkeypatch.setattr("core.mda.inbound_tasks.prepare", broken)
     row = receive(mail_samples.simple(), ["alice@example.org"])
     delays = []
     for attempt in range(1, inbound_state.MAX_ATTEMPTS + 1):
