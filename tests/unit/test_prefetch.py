@@ -1,5 +1,7 @@
 """The fetch limits that keep urgent mail moving (pure logic)."""
 
+import threading
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -94,3 +96,23 @@ def test_nothing_is_fetched_once_shutdown_starts():
 
 def test_delay_queues_hold_many_messages_waiting_for_their_eta():
     assert policy(threads=2).fetch_limit(Held("reindex.DQ")) == 2000
+
+
+def test_a_consumer_waiting_at_its_limit_wakes_at_the_next_ack_not_at_its_timeout():
+    p = policy(threads=1)
+    seen = p.acks
+    woke = threading.Event()
+    waiter = threading.Thread(target=lambda: (p.wait_for_ack(seen, timeout=30), woke.set()))
+    waiter.start()
+    p.after_ack(broker=None, message=None)
+    assert woke.wait(5), "still asleep after an ack"
+    waiter.join(5)
+
+
+def test_an_ack_between_the_limit_check_and_the_wait_is_not_lost():
+    p = policy(threads=1)
+    seen = p.acks
+    p.after_nack(broker=None, message=None)  # lands before the consumer starts waiting
+    started = time.monotonic()
+    p.wait_for_ack(seen, timeout=30)
+    assert time.monotonic() - started < 5
