@@ -43,16 +43,17 @@ def test_send_queues_a_message_with_an_attachment(broker, db, tmp_path):
 @pytest.mark.parametrize(
     "args, status, error",
     [
-        (["--to", "bob@"], 64, "to: 'bob@' is not a valid address"),
+        (["--from", "ann@example.org", "--to", "bob@"], 64, "to: 'bob@' is not a valid address"),
+        (["--to", "bob@example.org"], 64, "no sender: give --from ADDR"),
         (
-            ["--to", "bob@example.org", "--attach", "/no/such/file.pdf"],
+            ["--from", "ann@example.org", "--to", "bob@example.org", "--attach", "/no/such/file.pdf"],
             66,
             "cannot read the attachment /no/such/file.pdf",
         ),
     ],
 )
 def test_send_refuses_bad_input_with_its_exit_status_and_stores_nothing(broker, db, args, status, error):
-    result = manage("send", "--from", "ann@example.org", "--subject", "x", "--text", "x", *args)
+    result = manage("send", "--subject", "x", "--text", "x", *args)
     assert result.returncode == status
     assert error in result.stderr
     assert OutboundMessage.objects.count() == 0 and queue_length(broker, "outbound") == 0

@@ -38,7 +38,8 @@ class Command(BaseCommand):
     requires_migrations_checks = False
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--from", dest="sender", required=True, metavar="ADDR", help="sender, e.g. 'Ann <a@b.org>'")
+        # Checked in handle(), not by argparse, so a missing sender exits 64 like any bad address.
+        parser.add_argument("--from", dest="sender", default="", metavar="ADDR", help="sender, e.g. 'Ann <a@b.org>'")
         for name in ("to", "cc", "bcc"):
             parser.add_argument(f"--{name}", action="append", default=[], metavar="ADDR", help=f"{name} (repeat)")
         parser.add_argument("--subject", default="")
@@ -51,6 +52,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         from core.mda.outbound import OutboundError, send
 
+        if not options["sender"].strip():
+            raise CommandError("no sender: give --from ADDR", returncode=EX_USAGE)
         text = options["text"] or ""
         if options["text_file"]:
             text = _text(options["text_file"], "the text file")
