@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
+
+from django.utils import timezone
 
 from broker import broker
 from core.queues import QUEUE_NAMES
@@ -29,6 +32,32 @@ def purge_dead_letters_older_than(cutoff_ms: int) -> int:
 
 
 @actor(queue_name="management", time_limit=60_000)
-def purge_dead_letters() -> int:
+def purge_dead_letters() -> None:
     """Dramatiq's random maintenance used to expire dead letters; we switched it off."""
-    return purge_dead_letters_older_than(int(time.time() * 1000) - DEAD_LETTER_TTL_MS)
+    purge_dead_letters_older_than(int(time.time() * 1000) - DEAD_LETTER_TTL_MS)
+
+
+#: Delivered intake rows are kept this long for inspection; their messages keep the raw bytes.
+DELIVERED_INBOUND_TTL = timedelta(days=7)
+_DELETE_BATCH = 1000
+
+
+def purge_delivered_inbound_before(cutoff: datetime) -> int:
+    """Delete intake rows delivered before ``cutoff``, in batches; how many.
+
+    Pending, processing and failed rows are never touched: only an operator deletes those.
+    """
+    from core.models import InboundMessage
+
+    removed = 0
+    delivered = InboundMessage.objects.filter(status=InboundMessage.Status.DELIVERED, updated_at__lt=cutoff)
+    while ids := list(delivered.values_list("pk", flat=True)[:_DELETE_BATCH]):
+        InboundMessage.objects.filter(pk__in=ids, status=InboundMessage.Status.DELIVERED).delete()
+        removed += len(ids)
+    return removed
+
+
+@actor(queue_name="management", time_limit=5 * 60_000)
+def purge_delivered_inbound() -> None:
+    """The intake table would otherwise grow with every message ever received."""
+    purge_delivered_inbound_before(timezone.now() - DELIVERED_INBOUND_TTL)

@@ -100,6 +100,14 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         actor_name="purge_dead_letters",
         queue="management",
     ),
+    ScheduledJob(
+        "purge_delivered_inbound",
+        "Purge delivered intake rows older than 7 days",
+        every=3600,
+        module="core.maintenance_tasks",
+        actor_name="purge_delivered_inbound",
+        queue="management",
+    ),
 )
 
 

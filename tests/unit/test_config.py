@@ -139,13 +139,15 @@ def test_the_schedule_has_the_seed_jobs_with_a_selfcheck_every_600_seconds_by_de
         "system_selfcheck": 600,
         "process_inbound_queue": 300,
         "purge_dead_letters": 3600,
+        "purge_delivered_inbound": 3600,
     }
 
 
 def test_selfcheck_interval_sets_the_selfcheck_and_0_turns_it_off():
     assert {job.name: job.interval for job in resolve({"SELFCHECK_INTERVAL": "60"}).schedule}["system_selfcheck"] == 60
     names = [job.name for job in resolve({"SELFCHECK_INTERVAL": "0"}).schedule]
-    assert names == ["retry_pending_messages", "process_inbound_queue", "purge_dead_letters"]
+    assert "system_selfcheck" not in names
+    assert names == ["retry_pending_messages", "process_inbound_queue", "purge_dead_letters", "purge_delivered_inbound"]
 
 
 def test_worker_schedule_extra_adds_its_jobs_after_the_seed_jobs():

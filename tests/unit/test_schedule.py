@@ -143,6 +143,7 @@ def test_the_seed_jobs_and_the_dead_letter_purge_are_scheduled():
         ("System selfcheck", "SELFCHECK_INTERVAL", "outbound"),
         ("Process inbound queue", 300, "inbound"),
         ("Purge dead letters older than 7 days", 3600, "management"),
+        ("Purge delivered intake rows older than 7 days", 3600, "management"),
     ]
     assert len({job.name for job in SCHEDULE}) == len(SCHEDULE)
 
