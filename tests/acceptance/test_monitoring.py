@@ -10,7 +10,7 @@ import time
 import urllib.request
 
 from tests.probes import PROBES
-from tests.support import PROJECT_DIR, free_port, wait_for_tokens, wait_until
+from tests.support import PROJECT_DIR, free_port, release, wait_for_tokens, wait_until
 
 
 def get(url: str) -> str:
@@ -58,16 +58,23 @@ def test_metrics_show_per_queue_counts_and_depth_after_real_processing(broker, w
     PROBES["outbound"].send("bounce", fail=True)
     PROBES["reindex"].send("waiting-1")
     PROBES["reindex"].send("waiting-2")
+    PROBES["default"].send("running", block=True)
     wait_for_tokens(broker, "done", {"mail-0", "mail-1", "mail-2"})
+    wait_for_tokens(broker, "started", {"running"})
     wait_until(lambda: broker.client.zcard(f"{broker.namespace}:outbound.XQ") == 1, 10, what="the dead letter")
     time.sleep(1.1)  # so the oldest reindex message is at least a second old
 
     # Task metrics reach the shared files within a second (core/middleware/task_metrics.py).
+    in_progress = 'dramatiq_messages_inprogress{actor_name="probe_default",queue_name="default"}'
+
     def scrape_with_task_metrics():
         text = get(f"http://127.0.0.1:{port}/metrics")
-        return text if "dramatiq_message_rejects_total{" in text else None
+        return text if "dramatiq_message_rejects_total{" in text and f"{in_progress} 1.0" in text else None
 
     text = wait_until(scrape_with_task_metrics, 5, interval=0.2, what="the task metrics")
+    release(broker, "running")
+    wait_for_tokens(broker, "done", {"running"})
+    wait_until(lambda: f"{in_progress} 0.0" in get(f"http://127.0.0.1:{port}/metrics"), 5, what="the task done")
 
     assert 'dramatiq_messages_total{actor_name="probe_inbound",queue_name="inbound"} 3.0' in text
     assert 'dramatiq_message_errors_total{actor_name="probe_outbound",queue_name="outbound"} 1.0' in text
