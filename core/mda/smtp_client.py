@@ -5,6 +5,13 @@ as DATA fails, losing the replies of the recipients refused before it;
 driving MAIL, RCPT and DATA one by one keeps every recipient's own reply.
 A recipient with no reply (the relay unreachable, a time-out, the
 connection lost) gets a ``Reply`` with ``code=None``: try again later.
+
+Each thread keeps its session open for its next message (up to
+``REUSE_IDLE`` seconds idle and ``REUSE_MAX_MESSAGES`` messages): a TCP
+connection, a TLS handshake and a login per message would cap a real relay
+at a few messages a second per thread.  A kept session is checked with
+NOOP before use, so one the relay closed while idle is replaced before
+anything is sent.
 """
 
 from __future__ import annotations
@@ -12,9 +19,15 @@ from __future__ import annotations
 import contextlib
 import smtplib
 import ssl
+import threading
+import time
 from dataclasses import dataclass
 
 from core.mda.outbound_settings import SmtpSettings
+
+#: Relays close idle sessions (Postfix after 300 s); we let ours go well before.
+REUSE_IDLE = 30.0
+REUSE_MAX_MESSAGES = 100
 
 
 @dataclass(frozen=True)
@@ -93,15 +106,55 @@ def _transaction(client: smtplib.SMTP, sender: str, recipients: list[str], raw: 
     replies.update(dict.fromkeys(accepted, _reply(code, text)))
 
 
+class _KeptSession(threading.local):
+    client: smtplib.SMTP | None = None
+    settings: SmtpSettings | None = None
+    last_used: float = 0.0
+    messages: int = 0
+
+    def take(self, settings: SmtpSettings) -> smtplib.SMTP | None:
+        """The thread's open session to ``settings``, if it is fresh and still answers; else None."""
+        client, self.client = self.client, None
+        if client is None:
+            return None
+        fresh = (
+            self.settings == settings
+            and time.monotonic() - self.last_used < REUSE_IDLE
+            and self.messages < REUSE_MAX_MESSAGES
+        )
+        if fresh:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                if client.noop()[0] == 250:
+                    return client
+        _close(client)
+        return None
+
+    def keep(self, client: smtplib.SMTP, settings: SmtpSettings, reused: bool) -> None:
+        self.messages = self.messages + 1 if reused else 1
+        self.client, self.settings, self.last_used = client, settings, time.monotonic()
+
+
+_kept = _KeptSession()
+
+
+def _close(client: smtplib.SMTP) -> None:
+    with contextlib.suppress(OSError, smtplib.SMTPException):
+        client.quit()
+    client.close()
+
+
 def relay(settings: SmtpSettings, sender: str, recipients: list[str], raw: bytes) -> dict[str, Reply]:
     """Each recipient's reply; never raises for the relay's behaviour."""
-    try:
-        client = connect(settings)
-    except (OSError, smtplib.SMTPException) as error:
-        # A refused login or STARTTLS is our configuration, not the
-        # recipients' fault: retried (and logged), never failed at once.
-        reason = Reply(None, f"cannot use the relay {settings.describe()}: {describe(error)}")
-        return dict.fromkeys(recipients, reason)
+    client = _kept.take(settings)
+    reused = client is not None
+    if client is None:
+        try:
+            client = connect(settings)
+        except (OSError, smtplib.SMTPException) as error:
+            # A refused login or STARTTLS is our configuration, not the
+            # recipients' fault: retried (and logged), never failed at once.
+            reason = Reply(None, f"cannot use the relay {settings.describe()}: {describe(error)}")
+            return dict.fromkeys(recipients, reason)
     replies: dict[str, Reply] = {}
     try:
         _transaction(client, sender, recipients, raw, replies)
@@ -109,8 +162,10 @@ def relay(settings: SmtpSettings, sender: str, recipients: list[str], raw: bytes
         lost = Reply(None, f"connection to {settings.describe()} lost: {describe(error)}")
         for recipient in recipients:
             replies.setdefault(recipient, lost)
-    finally:
-        with contextlib.suppress(OSError, smtplib.SMTPException):
-            client.quit()
         client.close()
+        return replies
+    if any(reply.code == 421 for reply in replies.values()):  # the relay is closing the session
+        _close(client)
+    else:
+        _kept.keep(client, settings, reused)
     return replies
