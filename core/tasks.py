@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import dramatiq
+from dramatiq.middleware import CurrentMessage
 
 from broker import broker
 
@@ -36,6 +37,12 @@ def actor(fn: F | None = None, **options: Any):
     if fn is None:
         return lambda f: dramatiq.actor(f, broker=broker, **options)
     return dramatiq.actor(fn, broker=broker, **options)
+
+
+def current_message_id() -> str:
+    """The running Dramatiq message's id (claims are taken in its name), or "direct-call" outside a worker."""
+    message = CurrentMessage.get_current_message()
+    return message.message_id if message is not None else "direct-call"
 
 
 def send_or_leave_for_sweep(target: dramatiq.Actor, row_id: int, what: str, logger: logging.Logger) -> bool:

@@ -25,6 +25,10 @@ STALE_AFTER = timedelta(minutes=10)
 SWEEP_BATCH = 500
 
 
+def gave_up(attempts: int, error: str) -> str:
+    return f"gave up after {attempts} attempts: {error}"
+
+
 def retry_delay(attempts: int) -> timedelta:
     """1, 2, 4 … minutes after each failed attempt, at most an hour."""
     return min(MAX_RETRY_DELAY, SWEEP_GRACE * 2 ** max(0, attempts - 1))
@@ -56,7 +60,7 @@ def finish(row: InboundMessage, status: str, error: str, now: datetime) -> None:
 def give_back(row: InboundMessage, error: str, now: datetime) -> str:
     """After a failed attempt: pending again with a back-off, or failed once attempts run out."""
     if row.attempts >= MAX_ATTEMPTS:
-        status, error = Status.FAILED, f"gave up after {row.attempts} attempts: {error}"
+        status, error = Status.FAILED, gave_up(row.attempts, error)
     else:
         status = Status.PENDING
     InboundMessage.objects.filter(pk=row.pk, claimed_by=row.claimed_by).update(
@@ -83,7 +87,7 @@ def schedule_retry(row: InboundMessage, now: datetime) -> bool:
 
 
 def fail_exhausted(row: InboundMessage, now: datetime) -> bool:
-    reason = f"gave up after {row.attempts} attempts: {row.last_error or 'its worker never finished'}"
+    reason = gave_up(row.attempts, row.last_error or "its worker never finished")
     return bool(
         InboundMessage.objects.filter(pk=row.pk, status=row.status, updated_at=row.updated_at).update(
             status=Status.FAILED, last_error=reason[:2000], updated_at=now

@@ -6,12 +6,11 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone
-from dramatiq.middleware import CurrentMessage
 
 from core.mda import inbound_state
 from core.mda.delivery import prepare, store
 from core.mda.inbound import enqueue_processing
-from core.tasks import actor
+from core.tasks import actor, current_message_id
 
 logger = logging.getLogger("worker.inbound")
 Status = inbound_state.Status
@@ -25,15 +24,10 @@ def _log(level: int, action: str, inbound_id: int, text: str, **fields) -> None:
     )
 
 
-def _claimant() -> str:
-    message = CurrentMessage.get_current_message()
-    return message.message_id if message is not None else "direct-call"
-
-
 @actor(time_limit=5 * 60 * 1000)
 def process_inbound(inbound_id: int) -> None:
     """Parse the stored message and file it in each recipient's mailbox; once."""
-    process_inbound_message(inbound_id, _claimant())
+    process_inbound_message(inbound_id, current_message_id())
 
 
 @actor(time_limit=2 * 60 * 1000)

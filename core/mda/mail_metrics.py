@@ -1,9 +1,9 @@
 """Outbound and selfcheck figures for the worker's metrics endpoint.
 
-Created on first use, inside a worker process: by then Dramatiq's
-Prometheus middleware has pointed ``prometheus_client`` at the worker's
-multiprocess directory, so the supervisor's endpoint serves them with
-Dramatiq's own.  Without metrics (``WORKER_METRICS_PORT=0``, a test) they
+Created on first use, inside a worker process: by then the task metrics
+middleware (``core.middleware.task_metrics``) has pointed
+``prometheus_client`` at the worker's multiprocess directory, so the
+supervisor's endpoint serves them with the task metrics.  Without metrics (``WORKER_METRICS_PORT=0``, a test) they
 stay in the process's own registry, unserved and harmless.
 """
 

@@ -10,7 +10,6 @@ import logging
 from datetime import datetime
 
 from django.utils import timezone
-from dramatiq.middleware import CurrentMessage
 
 from core.mda import outbound_state
 from core.mda.mail_metrics import count_recipients
@@ -18,7 +17,7 @@ from core.mda.outbound import enqueue_sending
 from core.mda.outbound_settings import SmtpSettings, selfcheck_address, selfcheck_timeout, smtp_settings
 from core.mda.selfcheck import run_selfcheck
 from core.mda.smtp_client import Reply, relay
-from core.tasks import actor
+from core.tasks import actor, current_message_id
 
 logger = logging.getLogger("worker.outbound")
 Status = outbound_state.Status
@@ -27,15 +26,10 @@ SWEEP_BATCH = 200
 SWEEP_MAX_BATCHES = 25
 
 
-def _claimant() -> str:
-    message = CurrentMessage.get_current_message()
-    return message.message_id if message is not None else "direct-call"
-
-
 @actor(time_limit=5 * 60 * 1000)
 def send_outbound_message(outbound_id: int) -> None:
     """Relay the message to its recipients that are due; never twice to one recipient."""
-    send_message(outbound_id, _claimant(), timezone.now(), smtp_settings())
+    send_message(outbound_id, current_message_id(), timezone.now(), smtp_settings())
 
 
 @actor(time_limit=2 * 60 * 1000)

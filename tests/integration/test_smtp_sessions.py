@@ -30,7 +30,9 @@ class CountingSmtp(ScriptedSmtp):
 def counting_server():
     server = RunningSmtp(CountingSmtp())
     yield server
-    smtp_client._kept.take(server.settings)  # leave no session open into the next test
+    kept = smtp_client._kept.take(server.settings)  # leave no session open into the next test
+    if kept is not None:
+        kept.close()
     server.stop()
 
 
